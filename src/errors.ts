@@ -25,7 +25,8 @@ export const ErrorCode = {
   STORE_LOCKED: 'ERR_STORE_LOCKED',
   CORRUPT: 'ERR_CORRUPT',
   ABORTED: 'ERR_ABORTED',
-  UNSUPPORTED: 'ERR_UNSUPPORTED'
+  UNSUPPORTED: 'ERR_UNSUPPORTED',
+  NO_PRESET_FITS: 'ERR_NO_PRESET_FITS'
 } as const
 
 /** One of the values of {@link ErrorCode}. */

@@ -24,3 +24,8 @@ export interface Encoded {
   codec: number
   data: Uint8Array
 }
+
+/** Delta codecs (ids 16 and up) decode against a base chunk. */
+export function isDeltaCodec (codec: number): boolean {
+  return codec >= 16
+}

@@ -31,4 +31,4 @@ export function createBlake3 (): { update: (d: Uint8Array) => void, digest: () =
 }
 
 /** A multiformats MultihashHasher for BLAKE3-256, for IPFS tooling (importer, exporter, CAR). */
-export const blake3Hasher = from({ name: 'blake3', code: BLAKE3_CODE, encode: blake3 })
+export const blake3Hasher = from({ name: 'blake3', code: BLAKE3_CODE, encode: (d: Uint8Array) => blake3(d) as Uint8Array<ArrayBuffer> })

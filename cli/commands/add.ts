@@ -1,0 +1,31 @@
+/** `tenpak add REPO PATH` — ingest a file or directory as a new commit. */
+import type { Command } from 'commander'
+import { withStore, output, progressBar, fmtBytes, type GlobalOptions } from '../context.js'
+import { listSource } from '../../src/repo/add.js'
+
+/** Register the command. */
+export function register (program: Command): void {
+  program.command('add')
+    .description('ingest a file or directory as a new commit of REPO')
+    .argument('<repo>', 'org/name, models/org/name or datasets/org/name')
+    .argument('<path>', 'file or directory to add')
+    .option('-m, --message <msg>', 'commit message')
+    .option('--branch <branch>', 'branch to commit to', 'main')
+    .option('--json', 'print the result as JSON')
+    .action(async (repo: string, src: string, opts: { message?: string, branch: string, json?: boolean }, cmd: Command) => {
+      const g = cmd.optsWithGlobals<GlobalOptions>()
+      const total = (await listSource(src)).reduce((s, f) => s + f.size, 0)
+      await withStore(g, async (r) => {
+        const bar = progressBar(total, 'add')
+        try {
+          const res = await r.add(repo, src, { message: opts.message, branch: opts.branch, onProgress: bar.onProgress })
+          bar.stop()
+          output({ ...g, json: opts.json }, res, () => res.unchanged
+            ? `${res.repo}@${res.branch}: unchanged (${res.commit}), ${res.files} files, ${fmtBytes(res.logicalBytes)}, 0 new bytes stored`
+            : `${res.repo}@${res.branch}: ${res.commit}\n${res.files} files, ${fmtBytes(res.logicalBytes)} logical, ${fmtBytes(res.newStoredBytes)} newly stored`)
+        } finally {
+          bar.stop()
+        }
+      })
+    })
+}

@@ -1,0 +1,184 @@
+#!/usr/bin/env node
+/**
+ * Codec level benchmark: size ratio and encode/decode MB/s of plain zstd and
+ * of the bytegroup-zstd policy (encodeChunk) per zstd level, on
+ *   (a) the F32 peft checkpoints, cut like the safetensors chunker will (header
+ *       chunk + per-tensor pieces of at most 256 KiB),
+ *   (b) the same checkpoints cast to BF16 (test/helpers/bf16.ts),
+ *   (c) JSONL/CSV/JSON text from the dataset corpus in 64 KiB chunks,
+ * plus peers measured in the same run: `zstd -19` of the whole file (size) and
+ * `zstd -1 -T1` of the whole file (wall time), and byte-plane split/join MB/s.
+ * Prints ratios; never gates anything on absolute times.
+ *
+ * Run from the project root (TypeScript sources are loaded through tap's loader):
+ *   node --import @tapjs/typescript/import scripts/bench/codec-levels.mjs [--quick]
+ */
+
+import { spawnSync } from 'node:child_process'
+import { readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { joinPlanes, splitPlanes } from '../../src/codec/bytegroup.js'
+import { createChunkCodec, DEFAULT_TENSOR_LEVEL, DEFAULT_TEXT_LEVEL } from '../../src/codec/codecs.js'
+import { createZstd } from '../../src/codec/zstd.js'
+import { castSafetensorsToBf16, parseSafetensorsHeader } from '../../test/helpers/bf16.js'
+
+const QUICK = process.argv.includes('--quick')
+const CORPUS = new URL('../../../shared/corpus/', import.meta.url).pathname
+const PEFT = join(CORPUS, 'models/peft-finegates-roberta-mrpc-checkpoints')
+const LEVELS = QUICK ? [1, 3, 19] : [-1, 1, 2, 3, 6, 9, 19]
+const PIECE = 256 * 1024
+const TEXT_CHUNK = 64 * 1024
+const MIN_SECONDS = QUICK ? 0.05 : 0.25
+
+const zstd = createZstd()
+const codec = createChunkCodec()
+
+/** Header chunk + per-tensor pieces of ≤ 256 KiB, as the safetensors chunker cuts them. */
+function tensorPieces (buf) {
+  const h = parseSafetensorsHeader(buf)
+  const pieces = [{ bytes: buf.subarray(0, h.dataStart), hint: { kind: 'header' } }]
+  for (const t of h.tensors) {
+    const [s, e] = t.data_offsets
+    for (let o = s; o < e; o += PIECE) {
+      pieces.push({ bytes: buf.subarray(h.dataStart + o, h.dataStart + Math.min(e, o + PIECE)), hint: { kind: 'tensor', dtype: t.dtype } })
+    }
+  }
+  return pieces
+}
+
+function textPieces (buf) {
+  const pieces = []
+  for (let o = 0; o < buf.length; o += TEXT_CHUNK) pieces.push({ bytes: buf.subarray(o, o + TEXT_CHUNK), hint: { kind: 'records' } })
+  return pieces
+}
+
+/** Run fn repeatedly for at least MIN_SECONDS (once for slow cases); seconds per run. */
+function time (fn) {
+  let runs = 0
+  const t0 = process.hrtime.bigint()
+  let dt = 0
+  do {
+    fn()
+    runs++
+    dt = Number(process.hrtime.bigint() - t0) / 1e9
+  } while (dt < MIN_SECONDS)
+  return dt / runs
+}
+
+/** Encode all pieces with `enc`, then decode; returns stored bytes and MB/s both ways. */
+function measure (pieces, enc) {
+  const raw = pieces.reduce((s, p) => s + p.bytes.length, 0)
+  let encoded = []
+  const tEnc = time(() => { encoded = pieces.map(p => enc(p)) })
+  const stored = encoded.reduce((s, e) => s + e.data.length, 0)
+  const tDec = time(() => {
+    for (let i = 0; i < pieces.length; i++) codec.decodeChunk(encoded[i].codec, encoded[i].data, pieces[i].bytes.length)
+  })
+  return { raw, stored, encMBs: raw / tEnc / 1e6, decMBs: raw / tDec / 1e6, codecs: countCodecs(encoded) }
+}
+
+function countCodecs (encoded) {
+  const c = {}
+  for (const e of encoded) c[e.codec] = (c[e.codec] ?? 0) + 1
+  return Object.entries(c).map(([k, v]) => `${['raw', 'zstd', 'bg'][k] ?? k}:${v}`).join(' ')
+}
+
+/** Plain zstd of one piece, raw when it does not shrink: the "no byte grouping" baseline. */
+function plainAt (level) {
+  return p => {
+    const d = zstd.compress(p.bytes, level)
+    return d.length < p.bytes.length ? { codec: 1, data: d } : { codec: 0, data: p.bytes }
+  }
+}
+
+function policyAt (level) {
+  return p => codec.encodeChunk(p.bytes, p.hint, { tensorLevel: level, textLevel: level })
+}
+
+const fmt = (x, d = 4) => x.toFixed(d)
+function table (title, rows) {
+  console.log(`\n### ${title}\n`)
+  console.log('| variant | level | stored/raw | encode MB/s | decode MB/s | codecs |')
+  console.log('|---|---:|---:|---:|---:|---|')
+  for (const r of rows) console.log(`| ${r.variant} | ${r.level} | ${fmt(r.stored / r.raw)} | ${fmt(r.encMBs, 0)} | ${fmt(r.decMBs, 0)} | ${r.codecs} |`)
+}
+
+function levelTable (title, pieces, variants) {
+  const rows = []
+  for (const [variant, make] of variants) {
+    for (const level of LEVELS) rows.push({ variant, level, ...measure(pieces, make(level)) })
+  }
+  table(title, rows)
+  return rows
+}
+
+// ---------------------------------------------------------------- corpus
+const peftFiles = readdirSync(PEFT).filter(f => f.endsWith('.safetensors')).sort().map(f => join(PEFT, f))
+const f32Files = (QUICK ? peftFiles.slice(0, 2) : peftFiles).map(f => ({ path: f, buf: readFileSync(f) }))
+const bf16Files = f32Files.map(f => ({ path: f.path, buf: castSafetensorsToBf16(f.buf) }))
+const f32Pieces = f32Files.flatMap(f => tensorPieces(f.buf))
+const bf16Pieces = bf16Files.flatMap(f => tensorPieces(f.buf))
+
+const TEXT_FILES = [
+  'gsm8k-test-socratic/train.jsonl',
+  'gsm8k-test-socratic/test.jsonl',
+  'vega-flights-subsets/flights-20k.json',
+  'vega-flights-subsets/weather.csv'
+]
+const latest = dir => join(dir, readdirSync(join(CORPUS, 'datasets', dir)).filter(f => f.endsWith('.csv')).sort().at(-1))
+TEXT_FILES.push(latest('oil-prices-brent-daily-git-series'), latest('sp500-constituents-git-series'))
+const textBufs = TEXT_FILES.map(f => readFileSync(join(CORPUS, 'datasets', f)))
+const textPiecesAll = textBufs.flatMap(textPieces)
+
+console.log(`# codec levels (${QUICK ? 'quick' : 'full'}), node ${process.version}`)
+console.log(`f32: ${f32Files.length} peft checkpoints, ${f32Pieces.length} pieces; text: ${TEXT_FILES.length} files, ${textPiecesAll.length} chunks of 64 KiB`)
+console.log(`defaults: tensor level ${DEFAULT_TENSOR_LEVEL}, text level ${DEFAULT_TEXT_LEVEL}`)
+
+levelTable('(a) F32 peft checkpoints, per-tensor ≤256 KiB pieces', f32Pieces, [['zstd', plainAt], ['bytegroup policy', policyAt]])
+levelTable('(b) same cast to BF16', bf16Pieces, [['zstd', plainAt], ['bytegroup policy', policyAt]])
+levelTable('(c) JSONL/CSV/JSON text, 64 KiB chunks', textPiecesAll, [['zstd (policy)', policyAt]])
+
+// ---------------------------------------------------------------- requirements and peers
+console.log('\n### per checkpoint: default policy vs whole-file zstd -19 (size) and zstd -1 -T1 (time)\n')
+const haveCli = spawnSync('zstd', ['--version']).status === 0
+console.log('| file | raw | zstd -19 file | f32 default | vs -19 | bf16 default/raw | default encode ms | in-process zstd -1 file ms | CLI zstd -1 -T1 ms |')
+console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|')
+let allOk = true
+for (let i = 0; i < f32Files.length; i++) {
+  const { path, buf } = f32Files[i]
+  const pieces = tensorPieces(buf)
+  const z19 = zstd.compress(buf, 19).length
+  let stored = 0
+  const tEnc = time(() => { stored = pieces.reduce((s, p) => s + codec.encodeChunk(p.bytes, p.hint).data.length, 0) })
+  const bPieces = tensorPieces(bf16Files[i].buf)
+  const bStored = bPieces.reduce((s, p) => s + codec.encodeChunk(p.bytes, p.hint).data.length, 0)
+  const bRaw = bf16Files[i].buf.length
+  const tZ1 = time(() => zstd.compress(buf, 1))
+  let cli = NaN
+  if (haveCli) {
+    cli = time(() => spawnSync('zstd', ['-1', '-T1', '-q', '-c', path], { stdio: ['ignore', 'ignore', 'ignore'] }))
+  }
+  const ok = stored < z19 && bStored <= 0.70 * bRaw
+  allOk &&= ok
+  console.log(`| ${path.split('/').at(-1).slice(0, 15)} | ${buf.length} | ${z19} | ${stored} | ${fmt(stored / z19)} | ${fmt(bStored / bRaw)} | ${fmt(tEnc * 1e3, 2)} | ${fmt(tZ1 * 1e3, 2)} | ${fmt(cli * 1e3, 2)} |`)
+}
+console.log(`\nrequirements (f32 < zstd -19 of file, bf16 ≤ 0.70 raw): ${allOk ? 'met' : 'NOT MET'}`)
+
+// ---------------------------------------------------------------- transform speed
+console.log('\n### byte-plane split/join throughput (256 KiB)\n')
+console.log('| w | path | split MB/s | join MB/s |')
+console.log('|---:|---|---:|---:|')
+const sample = new Uint8Array(PIECE)
+for (let i = 0; i < sample.length; i++) sample[i] = (i * 2654435761) >>> 24
+for (const w of [2, 4, 8]) {
+  for (const path of ['word (aligned)', 'byte (unaligned out)']) {
+    // An output at an odd offset forces the byte-by-byte path.
+    const mk = () => path.startsWith('word') ? new Uint8Array(sample.length) : new Uint8Array(sample.length + 1).subarray(1)
+    if (w === 8 && path.startsWith('word')) continue
+    const a = mk()
+    const b = mk()
+    const ts = time(() => splitPlanes(sample, w, a))
+    const tj = time(() => joinPlanes(a, w, b))
+    console.log(`| ${w} | ${w === 8 ? 'byte (generic)' : path} | ${fmt(sample.length / ts / 1e6, 0)} | ${fmt(sample.length / tj / 1e6, 0)} |`)
+  }
+}

@@ -1,0 +1,229 @@
+/**
+ * The chunker: turns a file's byte stream plus its layout (from formats/) into
+ * chunks that tile the file in order. Each segment is cut by its kind: a
+ * header is one chunk, a tensor is fixed element-aligned pieces (piece i pairs
+ * with piece i of the same tensor in another revision), opaque bytes are
+ * content-defined, records are content-defined with cuts snapped to '\n'.
+ * Segment boundaries are always chunk boundaries. Memory stays bounded by the
+ * largest chunk plus the input buffers it spans, whatever the file size.
+ */
+import { BadInputError, ErrorCode } from '../errors.js'
+import { throwIfAborted } from '../util/options.js'
+import type { AbortOptions } from '../util/options.js'
+import type { FileLayout, Segment } from '../formats/types.js'
+import { checkCdcParams, createGearCutter } from './gear.js'
+import type { GearCutter } from './gear.js'
+import type { Chunk, ChunkHint, ChunkParams } from './types.js'
+
+/**
+ * Default chunk sizes: CDC 8 KiB min / 32 KiB average / 128 KiB max, tensor
+ * pieces of 256 KiB. Measured on the shared corpus (docs/performance.md):
+ * against 16/64/256 KiB (and Xet's 8/64/128) these double the chunk count but
+ * find far more shared bytes wherever versions share any (appended CSVs,
+ * re-serialised models), while per-chunk zstd loses only ~3% on data that
+ * shares nothing; 4/16/64 KiB dedups more still but doubles the chunks (index
+ * entries, DAG links, range-read fan-out) again and compresses worse.
+ */
+export const DEFAULT_CHUNK_PARAMS: Readonly<ChunkParams> = Object.freeze({
+  cdcMin: 8 * 1024,
+  cdcAvg: 32 * 1024,
+  cdcMax: 128 * 1024,
+  tensorPiece: 256 * 1024
+})
+
+/**
+ * A header segment up to this many times cdcMax is one chunk; a larger one
+ * (e.g. a safetensors header with a huge `__metadata__`) is cut by CDC so that
+ * no chunk, and no buffer held here, grows without bound.
+ */
+export const MAX_HEADER_CHUNK_FACTOR = 16
+
+/**
+ * Size of the pieces a tensor of `elementSize`-byte elements is cut into: the
+ * largest multiple of `elementSize` not above `tensorPiece` (at least one
+ * element). The last piece of a tensor may be shorter.
+ */
+export function tensorPieceSize (tensorPiece: number, elementSize: number): number {
+  return Math.max(elementSize, Math.floor(tensorPiece / elementSize) * elementSize)
+}
+
+/** Throws ERR_BAD_ARGUMENT for chunk params the chunker cannot use. */
+export function checkChunkParams (params: ChunkParams): void {
+  checkCdcParams(params)
+  if (!Number.isSafeInteger(params.tensorPiece) || params.tensorPiece <= 0) {
+    throw new BadInputError(ErrorCode.BAD_ARGUMENT, `bad tensor piece size ${params.tensorPiece}`)
+  }
+}
+
+/** How one segment is cut: where its cuts fall and what each chunk's hint says. */
+interface Plan {
+  cutter: GearCutter
+  hint: (piece: number) => ChunkHint
+}
+
+/**
+ * Chunk a whole file. `source` yields the file's bytes from offset 0 in buffers
+ * of any sizes; the chunks (offsets absolute) tile the file in order and are
+ * the same however the stream is split. `layout.segments` must tile
+ * [0, file size) in order.
+ *
+ * Zero-copy: a chunk that lies inside one source buffer is a subarray of it,
+ * so the source must not reuse a buffer after yielding it (fs.createReadStream
+ * and `FileHandle.read()` without a caller-supplied buffer yield fresh ones).
+ * Chunks spanning buffers are fresh copies. Copy a chunk's bytes if you keep
+ * them long, since a subarray keeps its whole source buffer alive.
+ *
+ * Throws ERR_BAD_ARGUMENT for bad params or a layout that does not tile, or
+ * when the stream is longer or shorter than the layout (the file changed).
+ */
+export async function * chunkFile (
+  source: AsyncIterable<Uint8Array>,
+  layout: FileLayout,
+  params: ChunkParams = DEFAULT_CHUNK_PARAMS,
+  options: AbortOptions = {}
+): AsyncGenerator<Chunk> {
+  checkChunkParams(params)
+  const segments = layout.segments
+  const bytesCutter = createGearCutter(params)
+  const recordsCutter = createGearCutter(params, { records: true })
+
+  let segIdx = 0
+  let segEnd = 0 // end of the current segment; pos === segEnd means "pick the next one"
+  let plan: Plan | undefined
+  let pos = 0 // file offset of the next byte to consume
+  let chunkOffset = 0 // file offset where the pending chunk starts
+  let piece = 0
+  // The pending chunk's bytes as views of source buffers, copied only when a
+  // chunk is complete and spans more than one of them.
+  let parts: Uint8Array[] = []
+  let partsLen = 0
+
+  const nextSegment = (): void => {
+    while (segIdx < segments.length) {
+      const seg = segments[segIdx++]
+      checkSegment(seg, pos)
+      if (seg.end === seg.start) continue
+      plan = planFor(seg, params, bytesCutter, recordsCutter)
+      plan.cutter.reset()
+      segEnd = seg.end
+      chunkOffset = pos
+      piece = 0
+      return
+    }
+    throw new BadInputError(ErrorCode.BAD_ARGUMENT, `the file is longer than its layout (${pos} bytes); did it change while being read?`)
+  }
+
+  const take = (tail: Uint8Array): Chunk => {
+    let bytes = tail
+    if (partsLen > 0) {
+      bytes = new Uint8Array(partsLen + tail.length)
+      let o = 0
+      for (const p of parts) { bytes.set(p, o); o += p.length }
+      bytes.set(tail, o)
+      parts = []
+      partsLen = 0
+    }
+    const chunk: Chunk = { offset: chunkOffset, bytes, hint: (plan as Plan).hint(piece++) }
+    chunkOffset += bytes.length
+    return chunk
+  }
+
+  const keep = (view: Uint8Array): void => {
+    parts.push(view)
+    partsLen += view.length
+    // Tiny source buffers would make the list long: merge its tail so each
+    // byte is copied O(log n) times and the list stays short.
+    if (parts.length >= 64) {
+      const tail = parts.splice(1)
+      const merged = new Uint8Array(tail.reduce((s, p) => s + p.length, 0))
+      let o = 0
+      for (const p of tail) { merged.set(p, o); o += p.length }
+      parts.push(merged)
+    }
+  }
+
+  for await (const input of source) {
+    throwIfAborted(options)
+    let off = 0
+    while (off < input.length) {
+      if (pos === segEnd) nextSegment()
+      const n = Math.min(input.length - off, segEnd - pos)
+      const view = input.subarray(off, off + n)
+      let prev = 0
+      for (const cut of (plan as Plan).cutter.push(view)) {
+        yield take(view.subarray(prev, cut))
+        prev = cut
+      }
+      if (prev < n) keep(view.subarray(prev))
+      off += n
+      pos += n
+      if (pos === segEnd && partsLen > 0) yield take(new Uint8Array(0))
+    }
+  }
+
+  const layoutEnd = segments.length > 0 ? segments[segments.length - 1].end : 0
+  if (pos < layoutEnd) {
+    throw new BadInputError(ErrorCode.BAD_ARGUMENT, `the file ended at ${pos} bytes but its layout covers ${layoutEnd}; did it change while being read?`)
+  }
+  // Only empty segments may be left, and they must still sit where the file ends.
+  while (segIdx < segments.length) {
+    const seg = segments[segIdx++]
+    if (seg.start !== pos || seg.end !== pos) {
+      throw new BadInputError(ErrorCode.BAD_ARGUMENT, `layout segments do not tile the file: segment [${seg.start}, ${seg.end}) lies past its end (${pos})`)
+    }
+  }
+}
+
+function checkSegment (seg: Segment, pos: number): void {
+  if (seg.start !== pos || !Number.isSafeInteger(seg.end) || seg.end < seg.start) {
+    throw new BadInputError(ErrorCode.BAD_ARGUMENT, `layout segments do not tile the file: segment [${seg.start}, ${seg.end}) follows offset ${pos}`)
+  }
+}
+
+function planFor (seg: Segment, params: ChunkParams, bytesCutter: GearCutter, recordsCutter: GearCutter): Plan {
+  const length = seg.end - seg.start
+  switch (seg.kind) {
+    case 'header':
+      return {
+        cutter: length <= params.cdcMax * MAX_HEADER_CHUNK_FACTOR ? fixedCutter(length) : bytesCutter,
+        hint: () => ({ kind: 'header' })
+      }
+    case 'tensor': {
+      const es = seg.elementSize ?? 1
+      if (!Number.isSafeInteger(es) || es <= 0) {
+        throw new BadInputError(ErrorCode.BAD_ARGUMENT, `tensor segment ${JSON.stringify(seg.name)} has bad element size ${es}`)
+      }
+      const { name, dtype } = seg
+      return {
+        cutter: fixedCutter(tensorPieceSize(params.tensorPiece, es)),
+        hint: (piece) => {
+          const h: ChunkHint = { kind: 'tensor', elementSize: es, piece }
+          if (dtype !== undefined) h.dtype = dtype
+          if (name !== undefined) h.tensor = name
+          return h
+        }
+      }
+    }
+    case 'bytes':
+      return { cutter: bytesCutter, hint: () => ({ kind: 'bytes' }) }
+    case 'records':
+      return { cutter: recordsCutter, hint: () => ({ kind: 'records' }) }
+    default:
+      throw new BadInputError(ErrorCode.BAD_ARGUMENT, `unknown segment kind ${JSON.stringify((seg as Segment).kind)}`)
+  }
+}
+
+/** A cutter with the GearCutter interface that cuts every `size` bytes. */
+function fixedCutter (size: number): GearCutter {
+  let len = 0
+  return {
+    push (buf: Uint8Array): number[] {
+      const cuts: number[] = []
+      let p = size - len
+      while (p <= buf.length) { cuts.push(p); p += size }
+      len = (len + buf.length) % size
+      return cuts
+    },
+    reset () { len = 0 }
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * Format detection: pick a file's layout from its name (extension) and the
+ * fewest bytes of its head, read through a callback so the caller (repo add,
+ * holding a file handle) never reads the whole file here.
+ */
+import { BadInputError, ErrorCode } from '../errors.js'
+import { parseSafetensors, safetensorsHeaderLength } from './safetensors.js'
+import { firstLineEnd, MAX_HEADER_LINE, recordsLayout } from './records.js'
+import type { RecordFormat } from './records.js'
+import type { FileLayout } from './types.js'
+
+/**
+ * Reads the first `length` bytes of the file (fewer only if the file is
+ * shorter). Called at most a couple of times, with lengths bounded by the
+ * format (safetensors: 8 + header length; CSV/TSV: {@link MAX_HEADER_LINE}).
+ */
+export type ReadHead = (length: number) => Promise<Uint8Array>
+
+const RECORD_EXTENSIONS: Readonly<Record<string, RecordFormat>> = Object.freeze({
+  jsonl: 'jsonl',
+  ndjson: 'jsonl',
+  csv: 'csv',
+  tsv: 'tsv'
+})
+
+/** The format {@link detectLayout} picks for a file name: by extension, case-insensitive. */
+export function formatForName (name: string): 'safetensors' | RecordFormat | 'bytes' {
+  const base = name.slice(Math.max(name.lastIndexOf('/'), name.lastIndexOf('\\')) + 1)
+  const dot = base.lastIndexOf('.')
+  if (dot <= 0) return 'bytes'
+  const ext = base.slice(dot + 1).toLowerCase()
+  if (ext === 'safetensors') return 'safetensors'
+  return Object.hasOwn(RECORD_EXTENSIONS, ext) ? RECORD_EXTENSIONS[ext] : 'bytes'
+}
+
+/** Layout of an opaque file: one 'bytes' segment (none when empty). */
+export function bytesLayout (fileSize: number): FileLayout {
+  return { format: 'bytes', segments: fileSize > 0 ? [{ start: 0, end: fileSize, kind: 'bytes' }] : [] }
+}
+
+/**
+ * Lay out a file of `fileSize` bytes named `name`. `head` is any prefix of the
+ * file the caller already holds (may be empty); `readHead` is called only when
+ * more is needed. `.safetensors` is parsed strictly (ERR_BAD_SAFETENSORS
+ * propagates, also for an empty file); `.jsonl`/`.ndjson` → 'jsonl' records;
+ * `.csv`/`.tsv` → a 'header' segment for the first line, then records;
+ * anything else → 'bytes'. Zero-length non-safetensors files have no segments.
+ */
+export async function detectLayout (name: string, head: Uint8Array, fileSize: number, readHead: ReadHead): Promise<FileLayout> {
+  const format = formatForName(name)
+  switch (format) {
+    case 'safetensors': {
+      const first8 = head.length >= 8 || head.length >= fileSize ? head : await readHead(Math.min(8, fileSize))
+      const n = safetensorsHeaderLength(first8, fileSize)
+      const all = head.length >= 8 + n ? head : await readHead(8 + n)
+      if (all.length < 8 + n) {
+        // The file shrank between being sized and being read.
+        throw new BadInputError(ErrorCode.BAD_SAFETENSORS, `safetensors file is truncated: its ${n}-byte header could not be read (got ${Math.max(all.length - 8, 0)} bytes)`)
+      }
+      return parseSafetensors(all.subarray(8, 8 + n), fileSize)
+    }
+    case 'jsonl':
+      return recordsLayout(format, fileSize)
+    case 'csv':
+    case 'tsv': {
+      if (fileSize === 0) return recordsLayout(format, 0)
+      let end = firstLineEnd(head.subarray(0, Math.min(head.length, MAX_HEADER_LINE)))
+      if (end === undefined && head.length < Math.min(fileSize, MAX_HEADER_LINE)) {
+        const more = await readHead(Math.min(fileSize, MAX_HEADER_LINE))
+        end = firstLineEnd(more)
+      }
+      // No '\n' at all: the whole (short) file is its header line.
+      if (end === undefined && fileSize <= MAX_HEADER_LINE) end = fileSize
+      return recordsLayout(format, fileSize, end)
+    }
+    default:
+      return bytesLayout(fileSize)
+  }
+}

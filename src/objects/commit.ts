@@ -1,0 +1,132 @@
+/**
+ * Commit and manifest nodes (dag-cbor, versioned; schemas in docs/formats.md).
+ * A commit names a UnixFS directory root plus a manifest that records, per
+ * file, its size, sha256 and (for model files) tensor table.
+ */
+import * as dagCbor from '@ipld/dag-cbor'
+import { CID, cidOf, Codec } from '../hash/cid.js'
+import { IntegrityError, ErrorCode } from '../errors.js'
+import type { Block } from './unixfs.js'
+import type { TensorInfo } from '../formats/types.js'
+
+/** Schema version written into commits and manifests. */
+export const COMMIT_VERSION = 1
+
+/** A commit as stored. */
+export interface Commit {
+  v: number
+  /** UnixFS directory root */
+  tree: CID
+  /** manifest node (dag-cbor) */
+  manifest: CID
+  parents: CID[]
+  message: string
+  author: string
+  /** milliseconds since the epoch */
+  time: number
+  /** commit this one is stored as a delta against, when named */
+  base?: CID
+}
+
+/** What the manifest keeps per file. */
+export interface FileEntry {
+  path: string
+  cid: CID
+  size: number
+  sha256: Uint8Array
+  format: string
+  /** dag-cbor block holding the tensor table (model files) */
+  tensors?: CID
+}
+
+/** A manifest node. */
+export interface Manifest {
+  v: number
+  files: FileEntry[]
+}
+
+function encode (value: unknown): Block {
+  const bytes = dagCbor.encode(value)
+  return { cid: cidOf(Codec.DAG_CBOR, bytes), bytes }
+}
+
+function decode<T> (cid: CID, bytes: Uint8Array, what: string): T {
+  try {
+    return dagCbor.decode(bytes) as T
+  } catch (err) {
+    throw new IntegrityError(`${cid.toString()} is not a ${what}`, ErrorCode.CORRUPT, { cause: err })
+  }
+}
+
+/** Encode a commit. Optional fields are omitted, never null. */
+export function encodeCommit (c: Omit<Commit, 'v'>): Block {
+  const value: Record<string, unknown> = {
+    v: COMMIT_VERSION,
+    tree: c.tree,
+    manifest: c.manifest,
+    parents: c.parents,
+    message: c.message,
+    author: c.author,
+    time: c.time
+  }
+  if (c.base != null) value.base = c.base
+  return encode(value)
+}
+
+/** Decode and check a commit. */
+export function decodeCommit (cid: CID, bytes: Uint8Array): Commit {
+  const c = decode<Commit>(cid, bytes, 'commit')
+  if (typeof c !== 'object' || c == null || c.v !== COMMIT_VERSION || CID.asCID(c.tree) == null || !Array.isArray(c.parents)) {
+    throw new IntegrityError(`${cid.toString()} is not a tenpak commit (v${COMMIT_VERSION})`, ErrorCode.CORRUPT)
+  }
+  return c
+}
+
+/** Encode a manifest; files sorted by path. */
+export function encodeManifest (files: FileEntry[]): Block {
+  const sorted = [...files].sort((a, b) => a.path < b.path ? -1 : a.path > b.path ? 1 : 0)
+  return encode({
+    v: COMMIT_VERSION,
+    files: sorted.map(f => {
+      const e: Record<string, unknown> = { path: f.path, cid: f.cid, size: f.size, sha256: f.sha256, format: f.format }
+      if (f.tensors != null) e.tensors = f.tensors
+      return e
+    })
+  })
+}
+
+/** Decode a manifest. */
+export function decodeManifest (cid: CID, bytes: Uint8Array): Manifest {
+  const m = decode<Manifest>(cid, bytes, 'manifest')
+  if (typeof m !== 'object' || m == null || m.v !== COMMIT_VERSION || !Array.isArray(m.files)) {
+    throw new IntegrityError(`${cid.toString()} is not a tenpak manifest`, ErrorCode.CORRUPT)
+  }
+  return m
+}
+
+/** Encode a tensor table block. */
+export function encodeTensorTable (tensors: TensorInfo[]): Block {
+  return encode({ v: COMMIT_VERSION, tensors: tensors.map(t => [t.name, t.dtype, t.shape, t.start, t.end]) })
+}
+
+/** Decode a tensor table block. */
+export function decodeTensorTable (cid: CID, bytes: Uint8Array): TensorInfo[] {
+  const t = decode<{ v: number, tensors: Array<[string, string, number[], number, number]> }>(cid, bytes, 'tensor table')
+  if (t?.v !== COMMIT_VERSION || !Array.isArray(t.tensors)) throw new IntegrityError(`${cid.toString()} is not a tensor table`, ErrorCode.CORRUPT)
+  return t.tensors.map(([name, dtype, shape, start, end]) => ({ name, dtype, shape, start, end }))
+}
+
+/** Links of a dag-cbor node (for reachability walks). */
+export function cborLinks (bytes: Uint8Array): CID[] {
+  const out: CID[] = []
+  const walk = (v: unknown): void => {
+    const cid = CID.asCID(v)
+    if (cid != null) { out.push(cid); return }
+    if (Array.isArray(v)) { for (const x of v) walk(x); return }
+    if (v != null && typeof v === 'object' && !(v instanceof Uint8Array)) {
+      for (const x of Object.values(v)) walk(x)
+    }
+  }
+  walk(dagCbor.decode(bytes))
+  return out
+}

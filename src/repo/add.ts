@@ -1,0 +1,155 @@
+/**
+ * Ingest: a file or directory becomes chunks (by format), blocks in packs,
+ * a UnixFS DAG, a manifest and a commit, then a ref update. Write order:
+ * packs sealed and indexed first, ref compare-and-swap last, so an
+ * interrupted add leaves only unreferenced blocks.
+ */
+import fs from 'node:fs'
+import fsp from 'node:fs/promises'
+import path from 'node:path'
+import { cidFromDigest, Codec, type CID } from '../hash/cid.js'
+import { blake3 } from '../hash/blake3.js'
+import { createSha256 } from '../hash/sha256.js'
+import { FileDagBuilder, encodeDirectory, type Block, type DirEntry } from '../objects/unixfs.js'
+import { encodeManifest, encodeTensorTable, encodeCommit, type FileEntry } from '../objects/commit.js'
+import type { PackWriter } from '../store/block-store.js'
+import { detectLayout } from '../formats/detect.js'
+import { chunkFile, DEFAULT_CHUNK_PARAMS } from '../chunk/chunker.js'
+import type { ChunkParams } from '../chunk/types.js'
+import { fromSystemError, NotFoundError, BadInputError, ErrorCode } from '../errors.js'
+import { throwIfAborted, type AbortOptions, type ProgressOptions } from '../util/options.js'
+
+/** A file found under the source path. */
+export interface SourceFile {
+  /** path inside the repo, '/'-separated */
+  path: string
+  abs: string
+  size: number
+}
+
+/** List the regular files under `src` (a file or a directory), sorted by path. Symlinks are followed; other special files skipped. */
+export async function listSource (src: string): Promise<SourceFile[]> {
+  let st
+  try { st = await fsp.stat(src) } catch (err) { throw fromSystemError(err, src) }
+  if (st.isFile()) return [{ path: path.basename(src), abs: path.resolve(src), size: st.size }]
+  if (!st.isDirectory()) throw new BadInputError(ErrorCode.BAD_ARGUMENT, `${src} is neither a file nor a directory`)
+  const out: SourceFile[] = []
+  const walk = async (dir: string, rel: string): Promise<void> => {
+    const ents = await fsp.readdir(dir, { withFileTypes: true })
+    for (const e of ents) {
+      const abs = path.join(dir, e.name)
+      const r = rel === '' ? e.name : `${rel}/${e.name}`
+      let s
+      try { s = await fsp.stat(abs) } catch { continue }
+      if (s.isDirectory()) await walk(abs, r)
+      else if (s.isFile()) out.push({ path: r, abs, size: s.size })
+    }
+  }
+  await walk(path.resolve(src), '')
+  return out.sort((a, b) => a.path < b.path ? -1 : a.path > b.path ? 1 : 0)
+}
+
+/** The result of ingesting one file. */
+export interface IngestedFile {
+  entry: FileEntry
+  /** tsize of the file DAG (for directory links) */
+  tsize: number
+}
+
+/** Options for {@link ingestFile}. */
+export interface IngestOptions extends AbortOptions, ProgressOptions {
+  chunkParams?: ChunkParams
+}
+
+const READ_SIZE = 1 << 20
+
+/** Chunk, hash, encode and store one file; returns its manifest entry. */
+export async function ingestFile (writer: PackWriter, file: SourceFile, options: IngestOptions = {}): Promise<IngestedFile> {
+  let fh: fs.promises.FileHandle
+  try { fh = await fsp.open(file.abs, 'r') } catch (err) { throw fromSystemError(err, file.abs) }
+  try {
+    const size = (await fh.stat()).size
+    const head = Buffer.alloc(Math.min(size, 64 * 1024))
+    await fh.read(head, 0, head.length, 0)
+    const readHeader = async (len: number): Promise<Uint8Array> => {
+      const b = Buffer.alloc(len)
+      const { bytesRead } = await fh.read(b, 0, len, 0)
+      return b.subarray(0, bytesRead)
+    }
+    const layout = await detectLayout(file.path, head, size, readHeader)
+
+    const sha = createSha256()
+    const put = (b: Block): void => { writer.put(b.cid, b.bytes, { hint: { kind: 'header' } }) }
+    const dag = new FileDagBuilder(put)
+    let seen = 0
+    const source = async function * (): AsyncGenerator<Uint8Array> {
+      let pos = 0
+      while (pos < size) {
+        throwIfAborted(options)
+        const buf = Buffer.allocUnsafe(Math.min(READ_SIZE, size - pos))
+        const { bytesRead } = await fh.read(buf, 0, buf.length, pos)
+        if (bytesRead === 0) throw new BadInputError(ErrorCode.BAD_ARGUMENT, `${file.abs} shrank while being read`)
+        const chunk = bytesRead === buf.length ? buf : buf.subarray(0, bytesRead)
+        sha.update(chunk)
+        pos += bytesRead
+        yield chunk
+      }
+    }
+    for await (const chunk of chunkFile(source(), layout, options.chunkParams ?? DEFAULT_CHUNK_PARAMS)) {
+      const cid = cidFromDigest(Codec.RAW, blake3(chunk.bytes))
+      writer.put(cid, chunk.bytes, { hint: { kind: chunk.hint.kind, dtype: chunk.hint.dtype, wordSize: chunk.hint.elementSize } })
+      dag.addLeaf(cid, chunk.bytes.length)
+      seen += chunk.bytes.length
+      options.onProgress?.({ type: 'add:bytes', bytes: chunk.bytes.length })
+    }
+    if (seen !== size) throw new BadInputError(ErrorCode.BAD_ARGUMENT, `${file.abs} changed while being read`)
+    const root = dag.finish()
+    const entry: FileEntry = { path: file.path, cid: root.cid, size, sha256: sha.digest(), format: layout.format }
+    if (layout.tensors != null && layout.tensors.length > 0) {
+      const table = encodeTensorTable(layout.tensors)
+      put(table)
+      entry.tensors = table.cid
+    }
+    return { entry, tsize: root.tsize }
+  } finally {
+    await fh.close()
+  }
+}
+
+/** Build UnixFS directories for the given files; returns the root directory block's CID and tsize. */
+export function buildTree (writer: PackWriter, files: IngestedFile[]): { cid: CID, tsize: number } {
+  interface Dir { dirs: Map<string, Dir>, files: DirEntry[] }
+  const root: Dir = { dirs: new Map(), files: [] }
+  for (const f of files) {
+    const parts = f.entry.path.split('/')
+    let d = root
+    for (const p of parts.slice(0, -1)) {
+      let next = d.dirs.get(p)
+      if (next == null) { next = { dirs: new Map(), files: [] }; d.dirs.set(p, next) }
+      d = next
+    }
+    d.files.push({ name: parts[parts.length - 1], cid: f.entry.cid, tsize: f.tsize })
+  }
+  const emit = (d: Dir): { cid: CID, tsize: number } => {
+    const entries: DirEntry[] = [...d.files]
+    for (const [name, sub] of d.dirs) {
+      const r = emit(sub)
+      entries.push({ name, cid: r.cid, tsize: r.tsize })
+    }
+    const block = encodeDirectory(entries)
+    writer.put(block.cid, block.bytes, { hint: { kind: 'header' } })
+    return { cid: block.cid, tsize: entries.reduce((s, e) => s + e.tsize, block.bytes.length) }
+  }
+  return emit(root)
+}
+
+/** Store the manifest and the commit; returns the commit CID. */
+export function writeCommit (writer: PackWriter, args: { tree: CID, files: FileEntry[], parents: CID[], message: string, author: string, time: number, base?: CID }): { commit: CID, manifest: CID } {
+  const manifest = encodeManifest(args.files)
+  writer.put(manifest.cid, manifest.bytes, { hint: { kind: 'header' } })
+  const commit = encodeCommit({ tree: args.tree, manifest: manifest.cid, parents: args.parents, message: args.message, author: args.author, time: args.time, base: args.base })
+  writer.put(commit.cid, commit.bytes, { hint: { kind: 'header' } })
+  return { commit: commit.cid, manifest: manifest.cid }
+}
+
+export { NotFoundError }

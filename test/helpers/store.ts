@@ -1,0 +1,45 @@
+/**
+ * Test helper: a fresh store in a temp dir (removed at teardown), and a way to
+ * run the real CLI (bin/tenpak.js over dist/, built by `npm test`).
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process'
+import { createRepo, type Repo } from '../../src/repo/repo.js'
+import { projectRoot } from './corpus.js'
+
+/** The CLI entry point. */
+export const tenpakBin = join(projectRoot, 'bin', 'tenpak.js')
+
+interface TeardownHost { teardown: (fn: () => void | Promise<void>) => void }
+
+/** A temp directory removed when the test ends. */
+export function tempDir (t: TeardownHost, prefix = 'tenpak-test-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix))
+  t.teardown(() => { rmSync(dir, { recursive: true, force: true }) })
+  return dir
+}
+
+/** Open a repo over a fresh store dir; closed and removed at teardown. */
+export async function freshRepo (t: TeardownHost, opts: { packTarget?: number } = {}): Promise<{ repo: Repo, dir: string }> {
+  const dir = tempDir(t)
+  const repo = await createRepo({ dir: join(dir, 'store'), packTarget: opts.packTarget })
+  let closed = false
+  const close = repo.close.bind(repo)
+  repo.close = async () => { if (!closed) { closed = true; await close() } }
+  t.teardown(async () => { await repo.close() })
+  return { repo, dir }
+}
+
+/** Run the CLI synchronously. */
+export function runCli (args: string[], opts: { store?: string, env?: NodeJS.ProcessEnv, input?: Uint8Array } = {}): SpawnSyncReturns<Buffer> {
+  const full = opts.store != null ? ['--store', opts.store, ...args] : args
+  return spawnSync(process.execPath, [tenpakBin, ...full], { env: { ...process.env, ...opts.env }, input: opts.input, maxBuffer: 1 << 30 })
+}
+
+/** Start the CLI as a child process (for kill tests). */
+export function spawnCli (args: string[], opts: { store?: string, env?: NodeJS.ProcessEnv } = {}): ReturnType<typeof spawn> {
+  const full = opts.store != null ? ['--store', opts.store, ...args] : args
+  return spawn(process.execPath, [tenpakBin, ...full], { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] })
+}

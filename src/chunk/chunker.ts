@@ -58,6 +58,8 @@ export function checkChunkParams (params: ChunkParams): void {
 /** How one segment is cut: where its cuts fall and what each chunk's hint says. */
 interface Plan {
   cutter: GearCutter
+  /** no chunk of this segment is longer: sizes the copy buffer of a spanning chunk */
+  maxChunk: number
   hint: (piece: number) => ChunkHint
 }
 
@@ -71,7 +73,9 @@ interface Plan {
  * so the source must not reuse a buffer after yielding it (fs.createReadStream
  * and `FileHandle.read()` without a caller-supplied buffer yield fresh ones).
  * Chunks spanning buffers are fresh copies. Copy a chunk's bytes if you keep
- * them long, since a subarray keeps its whole source buffer alive.
+ * them long, since a subarray keeps its whole source buffer alive. Held here:
+ * at most one chunk's bytes (max(cdcMax, tensorPiece), or a header of up to
+ * {@link MAX_HEADER_CHUNK_FACTOR} x cdcMax) besides the current source buffer.
  *
  * Throws ERR_BAD_ARGUMENT for bad params or a layout that does not tile, or
  * when the stream is longer or shorter than the layout (the file changed).
@@ -93,10 +97,10 @@ export async function * chunkFile (
   let pos = 0 // file offset of the next byte to consume
   let chunkOffset = 0 // file offset where the pending chunk starts
   let piece = 0
-  // The pending chunk's bytes as views of source buffers, copied only when a
-  // chunk is complete and spans more than one of them.
-  let parts: Uint8Array[] = []
-  let partsLen = 0
+  // The pending chunk's bytes when it spans source buffers: copied out of each
+  // one, so a source buffer is never kept once the next one arrives.
+  let acc: Uint8Array | undefined
+  let accLen = 0
 
   const nextSegment = (): void => {
     while (segIdx < segments.length) {
@@ -115,13 +119,14 @@ export async function * chunkFile (
 
   const take = (tail: Uint8Array): Chunk => {
     let bytes = tail
-    if (partsLen > 0) {
-      bytes = new Uint8Array(partsLen + tail.length)
-      let o = 0
-      for (const p of parts) { bytes.set(p, o); o += p.length }
-      bytes.set(tail, o)
-      parts = []
-      partsLen = 0
+    if (acc !== undefined) {
+      const total = accLen + tail.length
+      acc.set(tail, accLen)
+      // The buffer was sized for the longest possible chunk; trim a CDC chunk
+      // that ended early so it does not pin unused memory.
+      bytes = total === acc.length ? acc : acc.slice(0, total)
+      acc = undefined
+      accLen = 0
     }
     const chunk: Chunk = { offset: chunkOffset, bytes, hint: (plan as Plan).hint(piece++) }
     chunkOffset += bytes.length
@@ -129,17 +134,9 @@ export async function * chunkFile (
   }
 
   const keep = (view: Uint8Array): void => {
-    parts.push(view)
-    partsLen += view.length
-    // Tiny source buffers would make the list long: merge its tail so each
-    // byte is copied O(log n) times and the list stays short.
-    if (parts.length >= 64) {
-      const tail = parts.splice(1)
-      const merged = new Uint8Array(tail.reduce((s, p) => s + p.length, 0))
-      let o = 0
-      for (const p of tail) { merged.set(p, o); o += p.length }
-      parts.push(merged)
-    }
+    acc ??= new Uint8Array(Math.min((plan as Plan).maxChunk, segEnd - chunkOffset))
+    acc.set(view, accLen)
+    accLen += view.length
   }
 
   for await (const input of source) {
@@ -157,7 +154,7 @@ export async function * chunkFile (
       if (prev < n) keep(view.subarray(prev))
       off += n
       pos += n
-      if (pos === segEnd && partsLen > 0) yield take(new Uint8Array(0))
+      if (pos === segEnd && acc !== undefined) yield take(new Uint8Array(0))
     }
   }
 
@@ -183,19 +180,24 @@ function checkSegment (seg: Segment, pos: number): void {
 function planFor (seg: Segment, params: ChunkParams, bytesCutter: GearCutter, recordsCutter: GearCutter): Plan {
   const length = seg.end - seg.start
   switch (seg.kind) {
-    case 'header':
+    case 'header': {
+      const whole = length <= params.cdcMax * MAX_HEADER_CHUNK_FACTOR
       return {
-        cutter: length <= params.cdcMax * MAX_HEADER_CHUNK_FACTOR ? fixedCutter(length) : bytesCutter,
+        cutter: whole ? fixedCutter(length) : bytesCutter,
+        maxChunk: whole ? length : params.cdcMax,
         hint: () => ({ kind: 'header' })
       }
+    }
     case 'tensor': {
       const es = seg.elementSize ?? 1
       if (!Number.isSafeInteger(es) || es <= 0) {
         throw new BadInputError(ErrorCode.BAD_ARGUMENT, `tensor segment ${JSON.stringify(seg.name)} has bad element size ${es}`)
       }
       const { name, dtype } = seg
+      const size = tensorPieceSize(params.tensorPiece, es)
       return {
-        cutter: fixedCutter(tensorPieceSize(params.tensorPiece, es)),
+        cutter: fixedCutter(size),
+        maxChunk: size,
         hint: (piece) => {
           const h: ChunkHint = { kind: 'tensor', elementSize: es, piece }
           if (dtype !== undefined) h.dtype = dtype
@@ -205,9 +207,9 @@ function planFor (seg: Segment, params: ChunkParams, bytesCutter: GearCutter, re
       }
     }
     case 'bytes':
-      return { cutter: bytesCutter, hint: () => ({ kind: 'bytes' }) }
+      return { cutter: bytesCutter, maxChunk: params.cdcMax, hint: () => ({ kind: 'bytes' }) }
     case 'records':
-      return { cutter: recordsCutter, hint: () => ({ kind: 'records' }) }
+      return { cutter: recordsCutter, maxChunk: params.cdcMax, hint: () => ({ kind: 'records' }) }
     default:
       throw new BadInputError(ErrorCode.BAD_ARGUMENT, `unknown segment kind ${JSON.stringify((seg as Segment).kind)}`)
   }

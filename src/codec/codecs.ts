@@ -8,11 +8,14 @@
  * plane is kept) so decoding needs only (codec, data, logicalLength); its
  * byte layout is written down in docs/formats.md.
  *
- * Levels were chosen by measurement (scripts/bench/codec-levels.mjs): on byte
- * planes of f32/bf16 weights zstd level 1 is both faster than level 3 and
- * *smaller* (higher fast levels spend bits on short, useless matches), and only
- * level ≥ 19 wins back ~1% at ~50× the time; on text, level 3 buys a few
- * percent over level 1 for about half the speed.
+ * Levels were chosen by measurement (scripts/bench/codec-levels.mjs). On byte
+ * planes of f32/bf16 weights, level 1 is both faster and smaller than levels
+ * 2–9: the exponent plane is almost all literals, and higher fast levels spend
+ * bits on short, useless matches. Level 1 with a long minimum match and a tiny
+ * hash table (DEFAULT_PLANE_PARAMS) matches level 19's size at above level 1's
+ * speed. On text, level 3 is ~5% smaller than level 1 but ~25% slower; since
+ * ingest must keep up with `zstd -1`, the default is level 1 and callers who
+ * archive can raise it.
  */
 
 import { ErrorCode, TenpakError } from '../errors.js'
@@ -32,13 +35,13 @@ export const DEFAULT_PLANE_PARAMS: Readonly<ZstdParams> = Object.freeze({ level:
 /** zstd level for tensor chunks kept whole (no word size, or strongly structured data). */
 export const DEFAULT_TENSOR_LEVEL = 1
 
-/** zstd level for headers, text, records and generic bytes. */
-export const DEFAULT_TEXT_LEVEL = 3
+/** zstd level for headers, text, records and generic bytes (fast; see the module header). */
+export const DEFAULT_TEXT_LEVEL = 1
 
 /**
  * A codec (or a byte plane's zstd frame) is used only if it saves at least
  * this fraction of the raw size; otherwise the bytes are kept raw, because a
- * memcpy decodes far faster than zstd and a 1% saving is not worth that.
+ * memcpy decodes far faster than zstd and a ~1% saving is not worth that.
  */
 export const DEFAULT_MIN_SAVING = 1 / 64
 
@@ -128,7 +131,10 @@ export function createChunkCodec (): ChunkCodec {
     return zstd.compressInto(out, bytes, level)
   }
 
-  /** bytegroup-zstd payload of `bytes` into the `out` scratch; returns its length. */
+  /**
+   * bytegroup-zstd payload of `bytes` into the `out` scratch; returns its
+   * length. Callers guarantee at least one whole word (so planes are non-empty).
+   */
   function byteGroup (bytes: Uint8Array, w: number, params: number | ZstdParams, minSaving: number): number {
     const n = planeLength(bytes.length, w)
     const body = n * w
@@ -140,14 +146,14 @@ export function createChunkCodec (): ChunkCodec {
     let pos = 1
     for (let k = 0; k < w; k++) {
       const plane = planes.subarray(k * n, (k + 1) * n)
-      if (n > 0 && isConstant(plane)) {
+      if (isConstant(plane)) {
         out[pos] = PlaneMode.CONST
         out[pos + 1] = plane[0]
         pos += 2
         continue
       }
-      const c = n > 0 ? zstd.compressInto(out.subarray(pos + 5), plane, params) : n
-      if (c <= n - n * minSaving && n > 0) {
+      const c = zstd.compressInto(out.subarray(pos + 5), plane, params)
+      if (c <= n - n * minSaving) {
         out[pos] = PlaneMode.ZSTD
         view.setUint32(pos + 1, c, true)
         pos += 5 + c
@@ -184,13 +190,13 @@ export function createChunkCodec (): ChunkCodec {
     const planeParams = options.planes ?? DEFAULT_PLANE_PARAMS
     checkZstdLevel(level)
     checkZstdParams(planeParams)
-    // No frame is smaller than nothing; tiny chunks rarely compress and the
-    // frame header alone would eat any saving.
+    // A zstd frame costs ≥ 9 bytes of header, so chunks this small cannot
+    // shrink; this also guarantees byteGroup at least one whole word.
     if (len < 16) return { codec: CodecId.RAW, data: bytes.slice() }
 
     let best: Encoded | undefined
     let bestSize = limit
-    if (w !== 0 && len >= w) {
+    if (w !== 0) {
       const size = byteGroup(bytes, w, planeParams, minSaving)
       if (size <= bestSize) {
         best = { codec: CodecId.BYTEGROUP_ZSTD, data: out.slice(0, size) }

@@ -1,12 +1,10 @@
 import t from 'tap'
-import { quantizeModel } from '../../src/advisor/quantize/quantize-model.js'
-import { readSafetensorsHeader, streamTensors } from './helpers/safetensors.js'
-const p = '/work/shared/corpus/models/peft-finegates-roberta-mrpc-checkpoints/checkpoint-0230.adapter_model.safetensors'
+import { suggestOptimalModel } from '../../src/advisor/route.js'
 t.test('try', async t => {
-const h = await readSafetensorsHeader(p)
-for (const q of ['int8','nf4','fp8','q8_0','q4_0'] as const) {
-  const r = await quantizeModel({ quantizer: q, tensors: h.tensors, source: streamTensors(p, h), originalBytes: 3053008 })
-  console.log(q, r.relativeRmsError, r.maxAbsError, r.sqnrDb, r.bytes, r.compressionRatio, r.tensors.length, r.kept.length, JSON.stringify(r.tensors.map(x=>[x.name.slice(-30), x.relativeRmsError])))
-}
-t.pass()
+  for (const prompt of ['What is the capital of France?', 'Prove that the algorithm runs in O(n log n) time and derive a tight bound step by step, then analyze the edge cases and compare it with a heap-based design.', 'Summarize the following paragraph about the history of bread making in two sentences: bread has been made for thousands of years...']) {
+    const d = suggestOptimalModel({ requestedModel: 'llama-3.1-70b', prompt, qualityThreshold: 0.8 })
+    console.log(JSON.stringify({ rec: d.recommendedModel, hw: d.hardware.instanceType, preset: d.preset, cost: d.estimatedCostPer1kTokens, savings: d.savingsPct, base: d.baseline, diff: d.difficulty }, null, 0))
+    for (const s of d.reasoning) console.log('  -', s.text)
+  }
+  t.pass()
 })

@@ -9,6 +9,7 @@ import { bytesSource, headReader } from '../helpers/byte-source.js'
 import { readCorpus } from '../helpers/corpus.js'
 
 const WEATHER = 'datasets/vega-flights-subsets/weather.csv'
+const SEATTLE = 'datasets/vega-flights-subsets/seattle-weather.csv'
 const GSM8K = 'datasets/gsm8k-test-socratic/test.jsonl'
 const PALM = 'models/mediapipe-palm_detection_full-repack/base.palm_detection_full.2021-11-03.tflite'
 const PEFT = 'models/peft-finegates-roberta-mrpc-checkpoints/'
@@ -42,6 +43,39 @@ function assertTilesAndRoundTrips (t: Asserts, cs: Chunk[], file: Uint8Array, wh
   t.equal(pos, file.length, `${what}: chunks cover the file`)
 }
 
+/**
+ * FastCDC as plainly as it can be written, one byte at a time over the whole
+ * input: the optimized streaming cutter must agree with it exactly.
+ */
+function referenceCuts (data: Uint8Array, p: ChunkParams, records: boolean): number[] {
+  const G = gearTable()
+  const bits = Math.round(Math.log2(p.cdcAvg))
+  const top = (n: number): number => (0xffffffff << (32 - n)) | 0
+  const maskS = top(bits + 2)
+  const maskL = top(bits - 2)
+  const cuts: number[] = []
+  let start = 0
+  while (start < data.length) {
+    const end = Math.min(data.length, start + p.cdcMax)
+    let cut = end
+    let h = 0
+    for (let i = start + p.cdcMin; i < end; i++) {
+      h = ((h << 1) + G[data[i]]) | 0
+      if ((h & (i - start < p.cdcAvg ? maskS : maskL)) === 0) {
+        cut = i + 1
+        if (records) {
+          const nl = data.indexOf(0x0a, i)
+          cut = nl >= 0 && nl + 1 - start <= p.cdcMax ? nl + 1 : end
+        }
+        break
+      }
+    }
+    cuts.push(cut)
+    start = cut
+  }
+  return cuts
+}
+
 t.test('the gear table is pinned (it decides every chunk boundary)', async t => {
   const g = gearTable()
   t.equal(g.length, 256)
@@ -57,6 +91,7 @@ t.test('gear cutter: same cuts however the stream is split, within min/max', asy
   for (const records of [false, true]) {
     const whole = gearCuts(file, SMALL, { records })
     t.ok(whole.length > 100, 'many chunks')
+    t.same(whole, referenceCuts(file, SMALL, records), 'the same cuts as a plain byte-at-a-time FastCDC')
     let prev = 0
     let sizesOk = true
     for (const [i, c] of whole.entries()) {
@@ -66,28 +101,41 @@ t.test('gear cutter: same cuts however the stream is split, within min/max', asy
     }
     t.ok(sizesOk, 'cdcMin < chunk size <= cdcMax (the last may be shorter)')
     for (const step of [1, 7, 4099, MiB]) {
+      // byte-at-a-time pushes are slow, so the tiny steps cover a prefix only
+      const data = step < 100 ? file.subarray(0, 256 * 1024) : file
+      const expected = step < 100 ? gearCuts(data, SMALL, { records }) : whole
       const cutter = createGearCutter(SMALL, { records })
       const cuts: number[] = []
       // uneven pieces: step, then 3*step, ...
       let o = 0
       let k = 0
-      while (o < file.length) {
+      while (o < data.length) {
         const len = step * (k++ % 3 + 1)
-        for (const c of cutter.push(file.subarray(o, o + len))) cuts.push(o + c)
+        for (const c of cutter.push(data.subarray(o, o + len))) cuts.push(o + c)
         o += len
       }
-      if (cuts[cuts.length - 1] !== file.length) cuts.push(file.length)
-      t.same(cuts, whole, `records=${String(records)}, pieces of ${step}..${3 * step} bytes`)
+      if (cuts[cuts.length - 1] !== data.length) cuts.push(data.length)
+      t.same(cuts, expected, `records=${String(records)}, pieces of ${step}..${3 * step} bytes`)
+      if (step < 100) t.same(expected.filter(c => c < data.length), whole.filter(c => c < data.length), 'a prefix cuts like the whole file')
     }
   }
 })
 
+t.test('gear cutter agrees with the plain FastCDC on real data with the default sizes', async t => {
+  for (const [rel, records] of [[GSM8K, true], [GSM8K, false], [PALM, false]] as const) {
+    const file = readCorpus(rel)
+    t.same(gearCuts(file, DEFAULT_CHUNK_PARAMS, { records }), referenceCuts(file, DEFAULT_CHUNK_PARAMS, records), `${rel} records=${String(records)}`)
+  }
+})
+
 t.test('chunks tile the file and the boundaries do not depend on input buffer sizes', async t => {
+  // Tiny buffers are slow under tap's async hooks, so they go to the small file;
+  // the gear cutter test above splits a large file at 1 and 7 bytes directly.
   const cases: Array<[string, string, ChunkParams | undefined, number[]]> = [
-    ['weather.csv', WEATHER, SMALL, [1, 7, MiB]],
-    ['palm.tflite', PALM, SMALL, [7, 65537, MiB]],
-    ['palm.tflite', PALM, undefined, [7, MiB]],
-    ['adapter.safetensors', PEFT + 'checkpoint-0230.adapter_model.safetensors', undefined, [7, 4096, MiB]]
+    ['seattle-weather.csv', SEATTLE, { cdcMin: 256, cdcAvg: 1024, cdcMax: 4096, tensorPiece: 4096 }, [1, 7, MiB]],
+    ['palm.tflite', PALM, SMALL, [997, 65537, MiB]],
+    ['palm.tflite', PALM, undefined, [4099, MiB]],
+    ['adapter.safetensors', PEFT + 'checkpoint-0230.adapter_model.safetensors', undefined, [1001, 65536, MiB]]
   ]
   for (const [name, rel, params, feeds] of cases) {
     const file = readCorpus(rel)
@@ -98,6 +146,7 @@ t.test('chunks tile the file and the boundaries do not depend on input buffer si
       assertTilesAndRoundTrips(t, cs, file, `${name} fed ${feed} bytes at a time`)
       const max = Math.max(params?.cdcMax ?? DEFAULT_CHUNK_PARAMS.cdcMax, params?.tensorPiece ?? DEFAULT_CHUNK_PARAMS.tensorPiece)
       t.ok(cs.every(c => c.bytes.length <= max || c.hint.kind === 'header'), 'no chunk exceeds the max')
+      t.ok(cs.length > 10, `${cs.length} chunks`)
       if (first === undefined) first = shape(cs)
       else t.same(shape(cs), first, `${name}: same chunks with ${feed}-byte input buffers`)
     }

@@ -314,6 +314,42 @@ function encodeTensor (q: NativeQuantizerId, spec: TensorSpec, x: Float32Array, 
   }
 }
 
+/** Result of {@link quantizeTensor}. */
+export interface QuantizedTensor {
+  /** encoded output parts, in the order the plan lists the outputs */
+  parts: Uint8Array[]
+  /** error of the reconstruction from those parts */
+  error: ErrorAccumulator
+  /** true when only a row sample was quantized (parts then cover the sample only) */
+  sampled: boolean
+}
+
+/**
+ * Quantize one tensor that the plan marks as quantized, from its decoded
+ * values. With `sampleRows`, only that many evenly spaced rows are encoded
+ * (FP8 still takes its scale from the whole tensor); used to measure fast.
+ */
+export function quantizeTensor (quantizer: NativeQuantizerId, spec: TensorSpec, values: Float32Array, options: { sampleRows?: number } = {}): QuantizedTensor {
+  const cols = spec.shape[spec.shape.length - 1]
+  const totalRows = values.length / cols
+  let x = values
+  let rows = totalRows
+  let sampled = false
+  let fullAbsMax: number | undefined
+  const sampleRows = options.sampleRows
+  if (sampleRows != null && sampleRows > 0 && totalRows > sampleRows) {
+    if (quantizer === 'fp8') fullAbsMax = absMax(values)
+    const idx = sampleRowIndices(totalRows, Math.floor(sampleRows))
+    x = new Float32Array(idx.length * cols)
+    idx.forEach((r, k) => x.set(values.subarray(r * cols, (r + 1) * cols), k * cols))
+    rows = idx.length
+    sampled = true
+  }
+  const error = new ErrorAccumulator()
+  const parts = encodeTensor(quantizer, spec, x, rows, cols, error, fullAbsMax)
+  return { parts, error, sampled }
+}
+
 /**
  * Quantize a model tensor by tensor. With a `sink`, the complete output file
  * is written to it (header first); without one, only the error is measured
@@ -349,24 +385,8 @@ export async function quantizeModel (options: QuantizeModelOptions): Promise<Qua
         if (plan.format === 'gguf' && plan.padding[i] > 0) await sink(new Uint8Array(plan.padding[i]))
       }
     } else {
-      const cols = spec.shape[spec.shape.length - 1]
-      const totalRows = shapeElements(spec.shape) / cols
-      let x = decodeFloats(spec.dtype, input.data)
-      let rows = totalRows
-      let sampled = false
-      let fullAbsMax: number | undefined
-      if (sampleRows != null && totalRows > sampleRows) {
-        if (options.quantizer === 'fp8') fullAbsMax = absMax(x) // the scale is per tensor
-        const idx = sampleRowIndices(totalRows, sampleRows)
-        const s = new Float32Array(idx.length * cols)
-        idx.forEach((r, k) => s.set(x.subarray(r * cols, (r + 1) * cols), k * cols))
-        x = s
-        rows = idx.length
-        sampled = true
-        sampledAny = true
-      }
-      const acc = new ErrorAccumulator()
-      const parts = encodeTensor(options.quantizer, spec, x, rows, cols, acc, fullAbsMax)
+      const { parts, error: acc, sampled } = quantizeTensor(options.quantizer, spec, decodeFloats(spec.dtype, input.data), { sampleRows })
+      if (sampled) sampledAny = true
       overall.merge(acc)
       const outputBytes = p.outputs.reduce((s, o) => s + o.byteLength, 0)
       if (sink != null) {

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Debian packages the test suite needs. Idempotent; run as root (CI is root).
+# Tests that need a package that is still missing skip themselves loudly.
+set -euo pipefail
+pkgs=(diffutils)
+# FUSE mount tests (libfuse2 for fuse-native's addon, fuse3 for fusermount)
+pkgs+=(fuse3 libfuse2 libfuse-dev)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "install-system-deps: not root; missing: ${missing[*]} (tests needing them will be skipped)" >&2
+    exit 0
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+echo "install-system-deps: ok"

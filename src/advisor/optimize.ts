@@ -134,7 +134,7 @@ export class NoPresetFitsError extends TenpakError {
 }
 
 const pct = (v: number): string => `${(v * 100).toPrecision(3)}%`
-const ratio = (v: number): string => `${v.toFixed(2)}×`
+const ratio = (v: number): string => `${v.toFixed(3)}×`
 
 function nativeName (q: NativeQuantizerId): string {
   return q === 'q4_0' ? Q4_0_INFO.name : presetForNative(q)?.name ?? q

@@ -36,18 +36,20 @@ function checkArgs (length: number, w: number, out: Uint8Array): void {
 }
 
 /**
- * Whether the word-at-a-time paths apply: both buffers 4-byte aligned (a
- * Uint32Array view needs it) and planes starting on 4-byte boundaries.
+ * Whether the word-at-a-time paths apply: w of 2 or 4, `out` 4-byte aligned
+ * (a Uint32Array view needs it) and every plane starting on a 4-byte boundary.
+ * The input's alignment is fixed up by {@link aligned}.
  */
-function fastPathOk (a: Uint8Array, b: Uint8Array, n: number): boolean {
-  return LITTLE_ENDIAN && (n & 3) === 0 && (a.byteOffset & 3) === 0 && (b.byteOffset & 3) === 0
+function wordPathOk (w: number, out: Uint8Array, n: number): boolean {
+  return LITTLE_ENDIAN && (w === 2 || w === 4) && (n & 3) === 0 && (out.byteOffset & 3) === 0
 }
 
-/** A 4-byte-aligned copy of `src` when it is misaligned and large enough to be worth copying. */
+/** `src`, or a 4-byte-aligned copy of it when it is misaligned. */
 function aligned (src: Uint8Array): Uint8Array {
-  // memcpy runs at tens of GB/s; the word paths beat the byte loop by several
-  // times, so realigning pays off for anything but tiny inputs.
-  return (src.byteOffset & 3) !== 0 && src.length >= 256 ? src.slice() : src
+  // memcpy runs at tens of GB/s and the word paths beat the byte loop by
+  // several times, so realigning pays for itself. (Not src.slice(): on a
+  // Buffer that is a view with the same misalignment.)
+  return (src.byteOffset & 3) !== 0 ? new Uint8Array(src) : src
 }
 
 /**
@@ -63,8 +65,8 @@ export function splitPlanes (src: Uint8Array, w: number, out: Uint8Array = new U
     out.set(src)
     return out
   }
-  const s = aligned(src)
-  if ((w === 2 || w === 4) && fastPathOk(s, out, n)) {
+  if (wordPathOk(w, out, n)) {
+    const s = aligned(src)
     // Each step reads 4 bytes from every position of a 4×4 (w=4) or 2×4 (w=2)
     // tile and writes whole 32-bit words per plane: a quarter of the stores
     // of the byte loop, and no bounds checks on byte-sized accesses.
@@ -74,7 +76,7 @@ export function splitPlanes (src: Uint8Array, w: number, out: Uint8Array = new U
     if (w === 4) splitWords4(src32, out32, q)
     else splitWords2(src32, out32, q)
   } else {
-    splitBytes(s, out, w, n)
+    splitBytes(src, out, w, n)
   }
   if (body < src.length) out.set(src.subarray(body), body)
   return out
@@ -93,16 +95,15 @@ export function joinPlanes (grouped: Uint8Array, w: number, out: Uint8Array = ne
     out.set(grouped)
     return out
   }
-  const g = aligned(grouped)
-  if ((w === 2 || w === 4) && fastPathOk(g, out, n)) {
+  if (wordPathOk(w, out, n)) {
+    const g = aligned(grouped)
     const in32 = new Uint32Array(g.buffer, g.byteOffset, body >>> 2)
     const out32 = new Uint32Array(out.buffer, out.byteOffset, body >>> 2)
     const q = n >>> 2
-    // A 4×4 byte transpose is its own inverse.
-    if (w === 4) splitWords4(in32, out32, q)
+    if (w === 4) joinWords4(in32, out32, q)
     else joinWords2(in32, out32, q)
   } else {
-    joinBytes(g, out, w, n)
+    joinBytes(grouped, out, w, n)
   }
   if (body < grouped.length) out.set(grouped.subarray(body), body)
   return out
@@ -124,6 +125,25 @@ function splitWords4 (a: Uint32Array, b: Uint32Array, q: number): void {
     b[q + i] = ((w0 >>> 8) & 0xff) | (w1 & 0xff00) | ((w2 << 8) & 0xff0000) | ((w3 << 16) & 0xff000000)
     b[q2 + i] = ((w0 >>> 16) & 0xff) | ((w1 >>> 8) & 0xff00) | (w2 & 0xff0000) | ((w3 << 8) & 0xff000000)
     b[q3 + i] = (w0 >>> 24) | ((w1 >>> 16) & 0xff00) | ((w2 >>> 8) & 0xff0000) | (w3 & 0xff000000)
+  }
+}
+
+/**
+ * Inverse of {@link splitWords4}: gather word i of each plane and transpose
+ * back (a 4×4 byte transpose is its own inverse; only the addressing differs).
+ */
+function joinWords4 (a: Uint32Array, b: Uint32Array, q: number): void {
+  const q2 = q * 2
+  const q3 = q * 3
+  for (let i = 0, j = 0; i < q; i++, j += 4) {
+    const p0 = a[i]
+    const p1 = a[q + i]
+    const p2 = a[q2 + i]
+    const p3 = a[q3 + i]
+    b[j] = (p0 & 0xff) | ((p1 & 0xff) << 8) | ((p2 & 0xff) << 16) | (p3 << 24)
+    b[j + 1] = ((p0 >>> 8) & 0xff) | (p1 & 0xff00) | ((p2 << 8) & 0xff0000) | ((p3 << 16) & 0xff000000)
+    b[j + 2] = ((p0 >>> 16) & 0xff) | ((p1 >>> 8) & 0xff00) | (p2 & 0xff0000) | ((p3 << 8) & 0xff000000)
+    b[j + 3] = (p0 >>> 24) | ((p1 >>> 16) & 0xff00) | ((p2 >>> 8) & 0xff0000) | (p3 & 0xff000000)
   }
 }
 

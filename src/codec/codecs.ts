@@ -192,7 +192,7 @@ export function createChunkCodec (): ChunkCodec {
     checkZstdParams(planeParams)
     // A zstd frame costs ≥ 9 bytes of header, so chunks this small cannot
     // shrink; this also guarantees byteGroup at least one whole word.
-    if (len < 16) return { codec: CodecId.RAW, data: bytes.slice() }
+    if (len < 16) return { codec: CodecId.RAW, data: copy(bytes) }
 
     let best: Encoded | undefined
     let bestSize = limit
@@ -211,7 +211,7 @@ export function createChunkCodec (): ChunkCodec {
       const c = plainZstd(bytes, level)
       if (c <= bestSize) best = { codec: CodecId.ZSTD, data: out.slice(0, c) }
     }
-    return best ?? { codec: CodecId.RAW, data: bytes.slice() }
+    return best ?? { codec: CodecId.RAW, data: copy(bytes) }
   }
 
   function decodeByteGroup (data: Uint8Array, logicalLength: number): Uint8Array {
@@ -278,6 +278,11 @@ export function createChunkCodec (): ChunkCodec {
   }
 
   return { encodeChunk, decodeChunk }
+}
+
+/** A fresh copy; `Buffer#slice` would return a view, and callers may reuse their buffers. */
+function copy (bytes: Uint8Array): Uint8Array {
+  return new Uint8Array(bytes)
 }
 
 function isConstant (plane: Uint8Array): boolean {

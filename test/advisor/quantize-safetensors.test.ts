@@ -1,6 +1,7 @@
 import t from 'tap'
 import { NF4_CODE, nearestNf4 } from '../../src/advisor/quantize/nf4.js'
 import { quantizeModel, planQuantization } from '../../src/advisor/quantize/quantize-model.js'
+import { quantizeModelToStream } from '../../src/advisor/quantize/to-stream.js'
 import type { TensorInput } from '../../src/advisor/quantize/types.js'
 import { parseHeader } from './helpers/safetensors.js'
 import { f32le, fromTensors, memorySink, randomNormal, refE4M3, refError } from './helpers/reference.js'
@@ -162,4 +163,19 @@ t.test('mismatched or short sources are refused with ERR_BAD_ARGUMENT', async t 
   await t.rejects(quantizeModel({ quantizer: 'int8', tensors: list, source: fromTensors([list[1], list[0], list[2]]) }), { code: 'ERR_BAD_ARGUMENT' })
   await t.rejects(quantizeModel({ quantizer: 'int8', tensors: list, source: fromTensors([{ ...list[0], data: list[0].data.subarray(4) }, list[1], list[2]]) }), { code: 'ERR_BAD_ARGUMENT' })
   t.throws(() => planQuantization('int3' as 'int8', list), { code: 'ERR_BAD_ARGUMENT' })
+})
+
+t.test('quantizeModelToStream yields the same bytes as a sink, and stopping early aborts', async t => {
+  const list = tensors()
+  const mem = memorySink()
+  await quantizeModel({ quantizer: 'nf4', tensors: list, source: fromTensors(list), sink: mem.sink })
+  const s = quantizeModelToStream({ quantizer: 'nf4', tensors: list, source: fromTensors(list) })
+  const parts: Uint8Array[] = []
+  for await (const c of s.bytes) parts.push(c)
+  t.same(Buffer.concat(parts), Buffer.from(mem.bytes()))
+  t.equal((await s.report).bytes, mem.bytes().length)
+
+  const early = quantizeModelToStream({ quantizer: 'int8', tensors: list, source: fromTensors(list) })
+  for await (const c of early.bytes) { t.ok(c.length > 0); break }
+  await t.rejects(early.report, { code: 'ERR_ABORTED' })
 })

@@ -42,9 +42,9 @@ t.test('writes into a caller buffer, aligned or not', async t => {
   for (const w of [2, 4]) {
     const unaligned = new Uint8Array(4097).subarray(1)
     t.equal(splitPlanes(src, w, unaligned), unaligned)
-    t.same(unaligned, referenceSplit(src, w), `split into unaligned w=${w}`)
+    t.ok(equals(unaligned, referenceSplit(src, w)), `split into unaligned w=${w}`)
     const back = new Uint8Array(4099).subarray(3)
-    t.same(joinPlanes(unaligned, w, back), src, `join into unaligned w=${w}`)
+    t.ok(equals(joinPlanes(unaligned, w, back), src), `join into unaligned w=${w}`)
   }
 })
 

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import t from 'tap'
 import { createZstd, zstdBound } from '../../src/codec/zstd.js'
+import { equals } from '../../src/util/bytes.js'
 
 const text = new TextEncoder().encode('{"question": "how many apples", "answer": 42}\n'.repeat(500))
 
@@ -17,7 +18,7 @@ t.test('round-trips random, zeros, text, odd and empty inputs at several levels'
     for (const params of [1, 3, 19, -1, { level: 1, minMatch: 7, hashLog: 8 }]) {
       const c = z.compress(src, params)
       t.ok(c.length <= zstdBound(src.length), `${name} ${JSON.stringify(params)} within bound`)
-      t.same(z.decompress(c, src.length), src, `${name} ${JSON.stringify(params)}`)
+      t.ok(equals(z.decompress(c, src.length), src), `${name} ${JSON.stringify(params)}`)
     }
   }
 })
@@ -27,7 +28,7 @@ t.test('compressInto writes into the given buffer and returns the frame length',
   const dst = new Uint8Array(zstdBound(text.length))
   const n = z.compressInto(dst, text, 1)
   t.ok(n > 0 && n < text.length / 10)
-  t.same(z.decompress(dst.subarray(0, n), text.length), text)
+  t.ok(equals(z.decompress(dst.subarray(0, n), text.length), text))
 })
 
 t.test('decompression is bounded by the known length', async t => {

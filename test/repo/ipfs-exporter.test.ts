@@ -23,7 +23,7 @@ t.test('an independent UnixFS exporter returns every file from its CID', async t
     const dir = await exporter(res.commit.tree, blockstore as never)
     t.equal(dir.type, 'directory')
     const listed: string[] = []
-    if (dir.type === 'directory') for await (const e of dir.content()) listed.push(e.name)
+    if (dir.type === 'directory') for await (const e of dir.entries()) listed.push(e.name)
     t.same(listed.sort(), readdirSync(src).sort(), `${name}: directory lists every file`)
     for (const f of (await repo.manifest(res)).files) {
       const entry = await exporter(f.cid, blockstore as never)

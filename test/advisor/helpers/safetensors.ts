@@ -57,7 +57,7 @@ export async function readAll (path: string): Promise<{ metadata: Record<string,
   const buf = new Uint8Array(await readFile(path))
   const header = parseHeader(buf)
   const tensors = new Map<string, { dtype: string, shape: number[], data: Uint8Array }>()
-  for (const t of header.tensors) tensors.set(t.name, { dtype: t.dtype, shape: t.shape, data: buf.subarray(header.dataStart + t.start, header.dataStart + t.end) })
+  for (const t of header.tensors) tensors.set(t.name, { dtype: t.dtype, shape: [...t.shape], data: buf.subarray(header.dataStart + t.start, header.dataStart + t.end) })
   return { metadata: header.metadata, tensors, header }
 }
 

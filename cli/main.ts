@@ -14,6 +14,7 @@ import * as verify from './commands/verify.js'
 import * as gc from './commands/gc.js'
 import * as stats from './commands/stats.js'
 import * as serve from './commands/serve.js'
+import * as mount from './commands/mount.js'
 
 /** Build the program (exported for tests of argument parsing). */
 export function buildProgram (): Command {
@@ -25,7 +26,7 @@ export function buildProgram (): Command {
     .exitOverride()
     .showHelpAfterError(false)
     .configureOutput({ outputError: (str, write) => write(`tenpak: ERR_USAGE: ${str.replace(/^error: /, '').trim()}\n`) })
-  for (const c of [add, ls, log, cat, exp, verify, gc, stats, serve]) c.register(program)
+  for (const c of [add, ls, log, cat, exp, verify, gc, stats, serve, mount]) c.register(program)
   return program
 }
 

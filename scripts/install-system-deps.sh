@@ -3,8 +3,9 @@
 # Tests that need a package that is still missing skip themselves loudly.
 set -euo pipefail
 pkgs=(diffutils)
-# FUSE mount tests (libfuse2 for fuse-native's addon, fuse3 for fusermount)
-pkgs+=(fuse3 libfuse2 libfuse-dev)
+# FUSE mount tests (libfuse-dev/libfuse2 for the @cocalc/fuse-native addon, fuse3 for
+# fusermount, attr for getfattr in the xattr tests)
+pkgs+=(fuse3 libfuse2 libfuse-dev attr)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

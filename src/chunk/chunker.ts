@@ -39,12 +39,15 @@ export const DEFAULT_CHUNK_PARAMS: Readonly<ChunkParams> = Object.freeze({
 export const MAX_HEADER_CHUNK_FACTOR = 16
 
 /**
- * Size of the pieces a tensor of `elementSize`-byte elements is cut into: the
- * largest multiple of `elementSize` not above `tensorPiece` (at least one
- * element). The last piece of a tensor may be shorter.
+ * Size of the pieces a tensor of `elementSize`-byte elements is cut into.
+ * `tensorPiece` is the piece size for 2-byte (bf16/fp16) elements; every dtype
+ * gets pieces of the same number of elements (tensorPiece / 2), so piece i of
+ * a tensor covers the same elements whether it is stored as f32, bf16 or i8 —
+ * which lets a cast (fp32 → fp16) pair piece by piece with its base. The last
+ * piece of a tensor may be shorter.
  */
 export function tensorPieceSize (tensorPiece: number, elementSize: number): number {
-  return Math.max(elementSize, Math.floor(tensorPiece / elementSize) * elementSize)
+  return Math.max(1, Math.floor(tensorPiece / 2)) * elementSize
 }
 
 /** Throws ERR_BAD_ARGUMENT for chunk params the chunker cannot use. */

@@ -53,9 +53,9 @@ export function zstdBound (n: number): number {
  */
 export interface ZstdContext {
   /**
-   * Compress `src` at `params` (a level or {@link ZstdParams}) into `dst` starting at `dst[0]`; `dst` should
-   * have room for {@link zstdBound}(src.length) bytes. Returns the number of
-   * bytes written.
+   * Compress `src` at `params` (a level or {@link ZstdParams}) into `dst`
+   * from `dst[0]`; `dst` should have room for {@link zstdBound}(src.length)
+   * bytes. Returns the number of bytes written.
    */
   compressInto: (dst: Uint8Array, src: Uint8Array, params: number | ZstdParams) => number
   /** Compress `src` at `params` (a level or {@link ZstdParams}) into a new array of exactly the frame's size. */

@@ -152,8 +152,10 @@ async function writeSync (res: ServerResponse, it: Iterator<Uint8Array>, first: 
         res.uncork()
         count(n)
       }
-      if (res.writableNeedDrain) await waitDrain(res)
-      else await new Promise(resolve => setImmediate(resolve)) // let other requests run
+      // Keep producing while the socket drains (decode overlaps the kernel's
+      // copy), but never hold more than a few batches in user space.
+      if (res.writableLength >= 4 * batch) await waitDrain(res)
+      else await new Promise(resolve => setImmediate(resolve))
     }
   } finally {
     if (r.done !== true) it.return?.()

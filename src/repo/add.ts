@@ -54,6 +54,8 @@ export interface IngestedFile {
   entry: FileEntry
   /** tsize of the file DAG (for directory links) */
   tsize: number
+  /** bytes of the file whose chunks were already stored (deduplicated) */
+  dupBytes: number
 }
 
 /** Options for {@link ingestFile}. */
@@ -82,6 +84,7 @@ export async function ingestFile (writer: PackWriter, file: SourceFile, options:
     const put = (b: Block): void => { writer.put(b.cid, b.bytes, { hint: { kind: 'header' } }) }
     const dag = new FileDagBuilder(put)
     let seen = 0
+    let dupBytes = 0
     const source = async function * (): AsyncGenerator<Uint8Array> {
       let pos = 0
       while (pos < size) {
@@ -97,7 +100,8 @@ export async function ingestFile (writer: PackWriter, file: SourceFile, options:
     }
     for await (const chunk of chunkFile(source(), layout, options.chunkParams ?? DEFAULT_CHUNK_PARAMS)) {
       const cid = cidFromDigest(Codec.RAW, blake3(chunk.bytes))
-      writer.put(cid, chunk.bytes, { hint: { kind: chunk.hint.kind, dtype: chunk.hint.dtype, wordSize: chunk.hint.elementSize } })
+      const put = writer.put(cid, chunk.bytes, { hint: { kind: chunk.hint.kind, dtype: chunk.hint.dtype, wordSize: chunk.hint.elementSize } })
+      if (!put.stored) dupBytes += chunk.bytes.length
       dag.addLeaf(cid, chunk.bytes.length)
       seen += chunk.bytes.length
       options.onProgress?.({ type: 'add:bytes', bytes: chunk.bytes.length })
@@ -110,7 +114,7 @@ export async function ingestFile (writer: PackWriter, file: SourceFile, options:
       put(table)
       entry.tensors = table.cid
     }
-    return { entry, tsize: root.tsize }
+    return { entry, tsize: root.tsize, dupBytes }
   } finally {
     await fh.close()
   }

@@ -62,6 +62,8 @@ export interface AddResult {
   logicalBytes: number
   /** bytes added to the store's packs */
   newStoredBytes: number
+  /** file bytes whose chunks the store already had */
+  dedupBytes: number
   /** true when the tree equals the branch head's and no commit was made */
   unchanged: boolean
 }
@@ -212,9 +214,10 @@ export async function createRepo (opts: CreateRepoOptions): Promise<Repo> {
           for (const f of files) ingested.push(await ingestFile(writer, f, { ...options, chunkParams: opts.chunkParams }))
           const tree = buildTree(writer, ingested)
           const logicalBytes = ingested.reduce((s, f) => s + f.entry.size, 0)
+          const dedupBytes = ingested.reduce((s, f) => s + f.dupBytes, 0)
           if (parent != null && getCommit(parent).tree.equals(tree.cid)) {
             await writer.flush()
-            return { commit: parent.toString(), repo: repo.full, branch, files: files.length, logicalBytes, newStoredBytes: writer.sealedBytes, unchanged: true }
+            return { commit: parent.toString(), repo: repo.full, branch, files: files.length, logicalBytes, newStoredBytes: writer.sealedBytes, dedupBytes, unchanged: true }
           }
           const { commit } = writeCommit(writer, {
             tree: tree.cid,
@@ -226,7 +229,7 @@ export async function createRepo (opts: CreateRepoOptions): Promise<Repo> {
           })
           await writer.flush()
           await refs.cas(repo, 'heads', branch, parent, commit)
-          return { commit: commit.toString(), repo: repo.full, branch, files: files.length, logicalBytes, newStoredBytes: writer.sealedBytes, unchanged: false }
+          return { commit: commit.toString(), repo: repo.full, branch, files: files.length, logicalBytes, newStoredBytes: writer.sealedBytes, dedupBytes, unchanged: false }
         } catch (err) {
           await writer.abort()
           throw err

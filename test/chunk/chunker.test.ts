@@ -144,7 +144,8 @@ t.test('chunks tile the file and the boundaries do not depend on input buffer si
     for (const feed of feeds) {
       const cs = await chunksOf(file, layout, feed, params)
       assertTilesAndRoundTrips(t, cs, file, `${name} fed ${feed} bytes at a time`)
-      const max = Math.max(params?.cdcMax ?? DEFAULT_CHUNK_PARAMS.cdcMax, params?.tensorPiece ?? DEFAULT_CHUNK_PARAMS.tensorPiece)
+      // tensor pieces of 8-byte elements are 4× the 2-byte piece size
+      const max = Math.max(params?.cdcMax ?? DEFAULT_CHUNK_PARAMS.cdcMax, 4 * (params?.tensorPiece ?? DEFAULT_CHUNK_PARAMS.tensorPiece))
       t.ok(cs.every(c => c.bytes.length <= max || c.hint.kind === 'header'), 'no chunk exceeds the max')
       t.ok(cs.length > 10, `${cs.length} chunks`)
       if (first === undefined) first = shape(cs)
@@ -158,7 +159,7 @@ t.test('tensor pieces are element-aligned and pair up across checkpoints', async
   const b = readCorpus(PEFT + 'checkpoint-2300.adapter_model.safetensors')
   const params: ChunkParams = { ...DEFAULT_CHUNK_PARAMS, tensorPiece: 100_001 }
   const piece = tensorPieceSize(params.tensorPiece, 4)
-  t.equal(piece, 100_000, 'rounded down to a multiple of the element size')
+  t.equal(piece, 200_000, 'pieces hold tensorPiece / 2 elements (50,000 f32 = 200,000 bytes)')
   const la = await layoutOf('a.safetensors', a)
   const ca = await chunksOf(a, la, MiB, params)
   const cb = await chunksOf(b, await layoutOf('b.safetensors', b), 65536, params)
@@ -180,9 +181,9 @@ t.test('tensor pieces are element-aligned and pair up across checkpoints', async
   t.same(big.map(c => c.hint.piece), big.map((_, i) => i))
 })
 
-t.test('tensor pieces of 8-byte elements: F64 fixture with a 20-byte piece size', async t => {
+t.test('tensor pieces of 8-byte elements: F64 fixture with a 4-byte (2-element) piece size', async t => {
   const file = readCorpus('models/safetensors-format-fixtures/d.safetensors')
-  const cs = await chunksOf(file, await layoutOf('d.safetensors', file), 3, { ...SMALL, tensorPiece: 20 })
+  const cs = await chunksOf(file, await layoutOf('d.safetensors', file), 3, { ...SMALL, tensorPiece: 4 })
   assertTilesAndRoundTrips(t, cs, file, 'd.safetensors')
   t.same(cs.slice(1).map(c => [c.bytes.length, c.hint.piece, c.hint.elementSize]), [[16, 0, 8], [16, 1, 8], [16, 2, 8]])
 })

@@ -13,8 +13,15 @@ import * as exp from './commands/export.js'
 import * as verify from './commands/verify.js'
 import * as gc from './commands/gc.js'
 import * as stats from './commands/stats.js'
+import * as delta from './commands/delta.js'
 import * as serve from './commands/serve.js'
 import * as mount from './commands/mount.js'
+import * as presets from './commands/presets.js'
+import * as quantize from './commands/quantize.js'
+import * as optimize from './commands/optimize.js'
+import * as route from './commands/route.js'
+import * as savings from './commands/savings.js'
+import * as importHfCache from './commands/import-hf-cache.js'
 
 /** Build the program (exported for tests of argument parsing). */
 export function buildProgram (): Command {
@@ -26,7 +33,7 @@ export function buildProgram (): Command {
     .exitOverride()
     .showHelpAfterError(false)
     .configureOutput({ outputError: (str, write) => write(`tenpak: ERR_USAGE: ${str.replace(/^error: /, '').trim()}\n`) })
-  for (const c of [add, ls, log, cat, exp, verify, gc, stats, serve, mount]) c.register(program)
+  for (const c of [add, ls, log, cat, exp, verify, gc, stats, delta, serve, mount, presets, quantize, optimize, route, savings, importHfCache]) c.register(program)
   return program
 }
 

@@ -2,7 +2,8 @@
 # Debian packages the test suite needs. Idempotent; run as root (CI is root).
 # Tests that need a package that is still missing skip themselves loudly.
 set -euo pipefail
-pkgs=(diffutils)
+pkgs=(diffutils zstd)
+# zstd: tests compare sizes against the zstd CLI (--patch-from)
 # FUSE mount tests (libfuse-dev/libfuse2 for the @cocalc/fuse-native addon, fuse3 for
 # fusermount, attr for getfattr in the xattr tests)
 pkgs+=(fuse3 libfuse2 libfuse-dev attr)

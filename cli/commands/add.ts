@@ -11,18 +11,21 @@ export function register (program: Command): void {
     .argument('<path>', 'file or directory to add')
     .option('-m, --message <msg>', 'commit message')
     .option('--branch <branch>', 'branch to commit to', 'main')
+    .option('--base <repo>', 'store the files as deltas of REPO[@REV] (default: the branch head, else the stored model whose tensors overlap most)')
+    .option('--no-base', 'store without deltas')
     .option('--json', 'print the result as JSON')
-    .action(async (repo: string, src: string, opts: { message?: string, branch: string, json?: boolean }, cmd: Command) => {
+    .action(async (repo: string, src: string, opts: { message?: string, branch: string, base?: string | false, json?: boolean }, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>()
       const total = (await listSource(src)).reduce((s, f) => s + f.size, 0)
       await withStore(g, async (r) => {
         const bar = progressBar(total, 'add')
         try {
-          const res = await r.add(repo, src, { message: opts.message, branch: opts.branch, onProgress: bar.onProgress })
+          const res = await r.add(repo, src, { message: opts.message, branch: opts.branch, base: opts.base, onProgress: bar.onProgress })
           bar.stop()
           output({ ...g, json: opts.json }, res, () => res.unchanged
             ? `${res.repo}@${res.branch}: unchanged (${res.commit}), ${res.files} files, ${fmtBytes(res.logicalBytes)}, 0 new bytes stored`
-            : `${res.repo}@${res.branch}: ${res.commit}\n${res.files} files, ${fmtBytes(res.logicalBytes)} logical, ${fmtBytes(res.newStoredBytes)} newly stored`)
+            : `${res.repo}@${res.branch}: ${res.commit}\n${res.files} files, ${fmtBytes(res.logicalBytes)} logical, ${fmtBytes(res.newStoredBytes)} newly stored` +
+              (res.base != null ? `\nstored as deltas of ${res.base.repo}@${res.base.commit} (${res.base.chosen === 'auto' ? 'chosen: most tensors in common' : res.base.chosen}): ${fmtBytes(res.deltaLogicalBytes)} in ${fmtBytes(res.deltaStoredBytes)}` : ''))
         } finally {
           bar.stop()
         }

@@ -1,7 +1,7 @@
 /**
  * advisor/: quantization presets, native quantizers, the cost optimizer,
  * smart routing and the savings calculator. This barrel is what the CLI
- * commands (`tenpak presets|quantize|optimize|route|savings`) and the HTTP
+ * commands (`tenpak presets|quantize|optimize|route|savings|import-hf-cache`) and the HTTP
  * server import.
  */
 
@@ -27,3 +27,6 @@ export * from './difficulty.js'
 export * from './route.js'
 export * from './proxy.js'
 export * from './savings.js'
+export * from './store-model.js'
+export * from './quantize-revision.js'
+export * from './hf-cache.js'

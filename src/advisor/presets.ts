@@ -7,7 +7,7 @@
  * not one of the nine. Bits-per-weight derivations are spelled out per preset.
  */
 
-import { published, type Citation } from './citations.js'
+import { checked, published, type Citation } from './citations.js'
 import type { NativeQuantizerId } from './quantize/types.js'
 
 /** Preset ids. */
@@ -54,30 +54,38 @@ export interface QuantPreset {
   tenpakCommand: string | null
 }
 
-const GPTQ_PAPER = published('Frantar et al., "GPTQ: Accurate Post-Training Quantization for Generative Pre-trained Transformers", ICLR 2023 — abstract',
+const GPTQ_PAPER = checked(published('Frantar et al., "GPTQ: Accurate Post-Training Quantization for Generative Pre-trained Transformers", ICLR 2023 — abstract',
   'https://arxiv.org/abs/2210.17323',
-  '"GPTQ can quantize GPT models with 175 billion parameters in approximately four GPU hours, reducing the bitwidth down to 3 or 4 bits per weight, with negligible accuracy degradation relative to the uncompressed baseline."')
-const AWQ_PAPER = published('Lin et al., "AWQ: Activation-aware Weight Quantization for LLM Compression and Acceleration", MLSys 2024 — abstract',
+  '"GPTQ can quantize GPT models with 175 billion parameters in approximately four GPU hours, reducing the bitwidth down to 3 or 4 bits per weight, with negligible accuracy degradation relative to the uncompressed baseline."'),
+  'primary', 'The quoted sentence read in stored copies of the arXiv abstract (paperswithcode.com).')
+const AWQ_PAPER = checked(published('Lin et al., "AWQ: Activation-aware Weight Quantization for LLM Compression and Acceleration", MLSys 2024 — abstract',
   'https://arxiv.org/abs/2306.00978',
-  '"protecting only 1% of salient weights can greatly reduce quantization error" … "AWQ outperforms existing work on various language modeling and domain-specific benchmarks."')
-const QLORA = published('Dettmers et al., "QLoRA: Efficient Finetuning of Quantized LLMs", 2023 — abstract and §3',
+  '"protecting only 1% of salient weights can greatly reduce quantization error" … "AWQ outperforms existing work on various language modeling and domain-specific benchmarks."'),
+  'primary', 'Both quoted phrases read in stored copies of the arXiv abstract (ar5iv.labs.arxiv.org, summarizepaper.com).')
+const QLORA = checked(published('Dettmers et al., "QLoRA: Efficient Finetuning of Quantized LLMs", 2023 — abstract and §3',
   'https://arxiv.org/abs/2305.14314',
-  'NF4 is "information theoretically optimal for normally distributed weights"; QLoRA finetunes a 65B model on one 48GB GPU "while preserving full 16-bit finetuning task performance"; double quantization reduces the quantization constants from 32/64 = 0.5 to 8/64 + 32/(64·256) = 0.127 bits per parameter.')
-const QLORA_FP4 = published('Dettmers et al., "QLoRA", 2023 — §4 (4-bit data type comparison)',
+  'NF4 is "information theoretically optimal for normally distributed weights"; QLoRA finetunes a 65B model on one 48GB GPU "while preserving full 16-bit finetuning task performance"; double quantization reduces the quantization constants from 32/64 = 0.5 to 8/64 + 32/(64·256) = 0.127 bits per parameter.'),
+  'primary', 'The 65B / 48GB / "preserving full 16-bit finetuning task performance" sentence read in stored copies of the arXiv abstract; the NF4 optimality phrase and the 0.5 → 0.127 bits double-quantization figures are confirmed only by third-party summaries of §3 (secondary).')
+const QLORA_FP4 = checked(published('Dettmers et al., "QLoRA", 2023 — §4 (4-bit data type comparison)',
   'https://arxiv.org/abs/2305.14314',
-  'Reports that the NF4 data type gives better zero-shot accuracy and perplexity than 4-bit Float (FP4) at the same bit width; no separate FP4 deployment figure is published.')
-const LLM_INT8 = published('Dettmers et al., "LLM.int8(): 8-bit Matrix Multiplication for Transformers at Scale", NeurIPS 2022 — abstract',
+  'Reports that the NF4 data type gives better zero-shot accuracy and perplexity than 4-bit Float (FP4) at the same bit width; no separate FP4 deployment figure is published.'),
+  'secondary', 'The paper body (§4) was not in the stored sources; third-party summaries state that NF4 outperforms FP4 at equal bit width.')
+const LLM_INT8 = checked(published('Dettmers et al., "LLM.int8(): 8-bit Matrix Multiplication for Transformers at Scale", NeurIPS 2022 — abstract',
   'https://arxiv.org/abs/2208.07339',
-  '"…Int8 matrix multiplication for feed-forward and attention projection layers in transformers, which cut the memory needed for inference by half while retaining full precision performance."')
-const LLAMA_CPP_QUANTIZE = published('llama.cpp, tools/quantize/quantize.cpp (QUANT_OPTIONS, printed by `llama-quantize --help`)',
+  '"…Int8 matrix multiplication for feed-forward and attention projection layers in transformers, which cut the memory needed for inference by half while retaining full precision performance."'),
+  'primary', 'The quoted sentence read in stored copies of the arXiv abstract (wiki.papiers.ai, roastidio.us).')
+const LLAMA_CPP_QUANTIZE = checked(published('llama.cpp, tools/quantize/quantize.cpp (QUANT_OPTIONS, printed by `llama-quantize --help`)',
   'https://github.com/ggml-org/llama.cpp/blob/master/tools/quantize/quantize.cpp',
-  '"Q4_K_M : 4.58G, +0.1754 ppl @ Llama-3-8B"; "Q8_0 : 7.96G, +0.0026 ppl @ Llama-3-8B"; "Q4_0 : 4.34G, +0.4685 ppl @ Llama-3-8B"')
-const LLAMA_CPP_README = published('llama.cpp, tools/quantize/README.md (meta-llama/Llama-3.1-8B table)',
+  '"Q4_K_M : 4.58G, +0.1754 ppl @ Llama-3-8B"; "Q8_0 : 7.96G, +0.0026 ppl @ Llama-3-8B"; "Q4_0 : 4.34G, +0.4685 ppl @ Llama-3-8B"'),
+  'primary', 'QUANT_OPTIONS lines read in stored copies of tools/quantize/quantize.cpp and of `llama-quantize --help` output.')
+const LLAMA_CPP_README = checked(published('llama.cpp, tools/quantize/README.md (meta-llama/Llama-3.1-8B table)',
   'https://github.com/ggml-org/llama.cpp/blob/master/tools/quantize/README.md',
-  'Llama-3.1-8B: Q4_K_M 4.8944 bits/weight, 4.58 GiB; Q8_0 8.5008 bits/weight, 7.95 GiB; F16 16.0005 bits/weight.')
-const VLLM_FP8 = published('vLLM documentation, "FP8 W8A8"',
+  'Llama-3.1-8B: Q4_K_M 4.8944 bits/weight, 4.58 GiB; Q8_0 8.5008 bits/weight, 7.95 GiB; F16 16.0005 bits/weight.'),
+  'unverified', 'The README table (Llama-3.1-8B bits per weight) was not found in the stored sources; 4.8944 and 8.5008 bits/weight are not independently confirmed (8.5 bits/weight for Q8_0 follows from its 34-byte block of 32 weights).')
+const VLLM_FP8 = checked(published('vLLM documentation, "FP8 W8A8"',
   'https://docs.vllm.ai/en/stable/features/quantization/fp8/',
-  '"Quantization of models with FP8 allows for a 2x reduction in model memory requirements and up to a 1.6x improvement in throughput with minimal impact on accuracy." Online dynamic mode quantizes Linear weights (except lm_head) "to FP8_E4M3 precision with a per-tensor scale".')
+  '"Quantization of models with FP8 allows for a 2x reduction in model memory requirements and up to a 1.6x improvement in throughput with minimal impact on accuracy." Online dynamic mode quantizes Linear weights (except lm_head) "to FP8_E4M3 precision with a per-tensor scale".'),
+  'primary', 'The quoted sentence read in the stored vLLM docs page (docs.vllm.ai, features/quantization/fp8) and its source in vllm-project/vllm.')
 
 const TRANSFORMERS_GPTQ = (bits: 4 | 8): string => [
   'from transformers import AutoModelForCausalLM, AutoTokenizer, GPTQConfig',

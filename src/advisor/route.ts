@@ -9,7 +9,7 @@
  */
 
 import { NotFoundError, BadInputError, ErrorCode, TenpakError } from '../errors.js'
-import { assumption, derived, published, type Citation } from './citations.js'
+import { assumption, checked, derived, published, type Citation } from './citations.js'
 import { mergeCatalog, type CatalogConfig, type GpuEntry, type InstanceOffer } from './catalog/gpus.js'
 import { findModel, MODEL_CATALOG, type BenchmarkId, type BenchmarkScore, type ModelEntry } from './catalog/models.js'
 import { CHARS_PER_TOKEN, estimateDifficulty, type DifficultyEstimate, type DifficultyTier } from './difficulty.js'
@@ -104,12 +104,18 @@ function routingPresets (): RoutingPreset[] {
   ]
 }
 
-/** vLLM's default `--gpu-memory-utilization`. */
+/**
+ * Fraction of GPU memory the serving engine may use: vLLM's long-standing
+ * default `--gpu-memory-utilization` 0.9. Newer vLLM sources default to 0.92;
+ * tenpak keeps the more conservative 0.9 (see the citation's note).
+ */
 export const GPU_MEMORY_UTILIZATION = 0.9
-const VLLM_UTIL = published('vLLM engine arguments', 'https://docs.vllm.ai/en/stable/configuration/engine_args.html',
-  '--gpu-memory-utilization: the fraction of GPU memory to be used for the model executor; default 0.9.')
-const TOKENS_RULE = published('OpenAI Help Center, "What are tokens and how to count them?"', 'https://help.openai.com/en/articles/4936856-what-are-tokens-and-how-to-count-them',
-  '"1 token ~= 4 chars in English".')
+const VLLM_UTIL = checked(published('vLLM source, vllm/config/cache.py (CacheConfig.gpu_memory_utilization)', 'https://github.com/vllm-project/vllm/blob/main/vllm/config/cache.py',
+  '"The fraction of GPU memory to be used for the model executor, which can range from 0 to 1 … If unspecified, will use the default value of 0.9."'),
+'primary', 'Read in the stored vllm/config/cache.py at commit c1d86421 (default 0.9). The newest stored version (commit 002f10e0) changed the default to 0.92; tenpak keeps 0.9, which leaves more headroom.')
+const TOKENS_RULE = checked(published('OpenAI Help Center, "What are tokens and how to count them?"', 'https://help.openai.com/en/articles/4936856-what-are-tokens-and-how-to-count-them',
+  '"1 token ~= 4 chars in English".'),
+'primary', 'Read in a stored copy of the help article: "1 token ~= 4 chars in English", "1 token ~= ¾ words".')
 const DIFFICULTY_DOC = assumption('tenpak prompt-difficulty heuristic', 'Weighted rules over length, reasoning vocabulary, code, mathematics and structure.', 'docs/advisor.md#prompt-difficulty')
 const TIER_RULE = assumption('tenpak quality rule', 'trivial: threshold × score; moderate: (threshold + 1) / 2 × score; hard: the requested model\'s score.', 'docs/advisor.md#routing')
 const DEFAULT_THRESHOLD = assumption('tenpak default quality threshold', 'qualityThreshold defaults to 0.8.', 'docs/advisor.md#routing')

@@ -7,7 +7,7 @@
  */
 
 import { BadInputError, ErrorCode } from '../errors.js'
-import { published, type CitedValue } from './citations.js'
+import { checked, published, type CitedValue } from './citations.js'
 
 /** Store statistics, as `tenpak stats` measures them. */
 export interface StoreStats {
@@ -21,6 +21,10 @@ export interface StoreStats {
   deltaSavedBytes: number
   /** saved by compression (zstd, byte grouping) */
   compressionSavedBytes: number
+  /** bytes of DAG nodes, manifests and commits the store adds (a cost; `tenpak stats` reports it) */
+  metadataBytes?: number
+  /** pack headers and index trailers (a cost; `tenpak stats` reports it) */
+  packOverheadBytes?: number
   /** how many models (repos) these stats cover; scaling is per model (default 1) */
   models?: number
 }
@@ -50,23 +54,35 @@ export interface SavingsOptions {
 export const DEFAULT_STORAGE_PRICE: CitedValue = {
   value: 0.023,
   unit: 'USD/GB-month',
-  source: published('Amazon S3 pricing — S3 Standard storage, US East (N. Virginia)', 'https://aws.amazon.com/s3/pricing/',
-    'First 50 TB / Month: $0.023 per GB; storage is measured in binary gigabytes (1 GB = 2^30 bytes).', '2025-05')
+  source: checked(published('Amazon S3 pricing — S3 Standard storage, US East (N. Virginia)', 'https://aws.amazon.com/s3/pricing/',
+    'First 50 TB / Month: $0.023 per GB; storage is measured in binary gigabytes (1 GB = 2^30 bytes).', '2026-03'),
+  'secondary', 'The S3 pricing table was not in the stored sources (a stored copy of the page lacks the table); $0.023 per GB-month for S3 Standard in US East is stated by cloudburn.io ("as of March 2026"), devnotes.tech and others. Binary GB: AWS\'s S3 FAQ examples divide KB by 1,048,576 to get GB.')
 }
 
 /** Default egress price: data transfer out to the internet, first 10 TB/month. */
 export const DEFAULT_EGRESS_PRICE: CitedValue = {
   value: 0.09,
   unit: 'USD/GB',
-  source: published('Amazon S3 pricing — Data Transfer OUT From Amazon S3 To Internet, US East (N. Virginia)', 'https://aws.amazon.com/s3/pricing/',
-    'First 10 TB / Month: $0.09 per GB (the free allowance of 100 GB/month across AWS is ignored here).', '2025-05')
+  source: checked(published('Amazon S3 pricing — Data Transfer OUT From Amazon S3 To Internet, US East (N. Virginia)', 'https://aws.amazon.com/s3/pricing/',
+    'First 10 TB / Month: $0.09 per GB (the free allowance of 100 GB/month across AWS is ignored here).', '2026'),
+  'secondary', 'The S3 pricing table was not in the stored sources; "up to 10 TB: $0.09 per GB" after a free first 100 GB is stated by wring.co ("AWS Data Transfer Pricing, 2026"), finopsforge.com and devnotes.tech.')
 }
 
-/** Bytes saved, by mechanism. `unattributed` = (logical − stored) − (dedup + delta + compression). */
+/**
+ * Bytes saved, by mechanism; costs are negative. With the store's
+ * `metadataBytes` and `packOverheadBytes` given, the parts add up exactly:
+ * logical − stored = dedup + delta + compression + metadata + packOverhead
+ * (metadata = −metadataBytes, packOverhead = −packOverheadBytes), and
+ * `unattributed` = (logical − stored) − (sum of the others) is 0.
+ */
 export interface SavedBreakdown {
   dedup: number
   delta: number
   compression: number
+  /** −metadataBytes (DAG nodes, manifests, commits), 0 when not given */
+  metadata: number
+  /** −packOverheadBytes (pack headers, index trailers), 0 when not given */
+  packOverhead: number
   unattributed: number
 }
 
@@ -112,6 +128,7 @@ function checkCount (name: string, v: number, allowZero = true): void {
 export function computeSavings (options: SavingsOptions): SavingsReport {
   const s = options.stats
   for (const k of ['logicalBytes', 'storedBytes', 'dedupSavedBytes', 'deltaSavedBytes', 'compressionSavedBytes'] as const) checkCount(`stats.${k}`, s[k])
+  for (const k of ['metadataBytes', 'packOverheadBytes'] as const) if (s[k] != null) checkCount(`stats.${k}`, s[k] as number)
   const measuredModels = s.models ?? 1
   checkCount('stats.models', measuredModels, false)
   const models = options.models ?? measuredModels
@@ -130,11 +147,15 @@ export function computeSavings (options: SavingsOptions): SavingsReport {
   checkCount('egress price', egressPrice.value)
 
   const savedBytes = s.logicalBytes - s.storedBytes
+  const metadata = 0 - (s.metadataBytes ?? 0) // 0 - 0 is +0, keeping JSON and deep-equality clean
+  const packOverhead = 0 - (s.packOverheadBytes ?? 0)
   const breakdown: SavedBreakdown = {
     dedup: s.dedupSavedBytes,
     delta: s.deltaSavedBytes,
     compression: s.compressionSavedBytes,
-    unattributed: savedBytes - (s.dedupSavedBytes + s.deltaSavedBytes + s.compressionSavedBytes)
+    metadata,
+    packOverhead,
+    unattributed: savedBytes - (s.dedupSavedBytes + s.deltaSavedBytes + s.compressionSavedBytes + metadata + packOverhead)
   }
   const scale = (v: number): number => v * models / measuredModels
   const projLogical = scale(s.logicalBytes)
@@ -162,7 +183,7 @@ export function computeSavings (options: SavingsOptions): SavingsReport {
       logicalBytes: projLogical,
       storedBytes: projStored,
       savedBytes: projLogical - projStored,
-      breakdown: { dedup: scale(breakdown.dedup), delta: scale(breakdown.delta), compression: scale(breakdown.compression), unattributed: scale(breakdown.unattributed) }
+      breakdown: { dedup: scale(breakdown.dedup), delta: scale(breakdown.delta), compression: scale(breakdown.compression), metadata: scale(breakdown.metadata), packOverhead: scale(breakdown.packOverhead), unattributed: scale(breakdown.unattributed) }
     },
     storage: { usdPerGbMonth: storagePrice.value, baselineUsdPerMonth: storageBaseline, tenpakUsdPerMonth: storageTenpak, savedUsdPerMonth: storageBaseline - storageTenpak },
     egress: { usdPerGb: egressPrice.value, baselineUsdPerMonth: egressBaseline, tenpakUsdPerMonth: egressTenpak, savedUsdPerMonth: egressBaseline - egressTenpak },

@@ -44,10 +44,13 @@ export const MAX_HEADER_CHUNK_FACTOR = 16
  * gets pieces of the same number of elements (tensorPiece / 2), so piece i of
  * a tensor covers the same elements whether it is stored as f32, bf16 or i8 —
  * which lets a cast (fp32 → fp16) pair piece by piece with its base. The last
- * piece of a tensor may be shorter.
+ * piece of a tensor may be shorter. Block-quantised dtypes (GGUF Q4_0: 32
+ * elements in an 18-byte block) pass `blockElements`, the elements per
+ * `elementSize` bytes: pieces are then whole blocks covering the same
+ * tensorPiece / 2 elements (at least one block).
  */
-export function tensorPieceSize (tensorPiece: number, elementSize: number): number {
-  return Math.max(1, Math.floor(tensorPiece / 2)) * elementSize
+export function tensorPieceSize (tensorPiece: number, elementSize: number, blockElements = 1): number {
+  return Math.max(1, Math.floor(Math.floor(tensorPiece / 2) / blockElements)) * elementSize
 }
 
 /** Throws ERR_BAD_ARGUMENT for chunk params the chunker cannot use. */
@@ -196,8 +199,12 @@ function planFor (seg: Segment, params: ChunkParams, bytesCutter: GearCutter, re
       if (!Number.isSafeInteger(es) || es <= 0) {
         throw new BadInputError(ErrorCode.BAD_ARGUMENT, `tensor segment ${JSON.stringify(seg.name)} has bad element size ${es}`)
       }
+      const be = seg.blockElements ?? 1
+      if (!Number.isSafeInteger(be) || be <= 0) {
+        throw new BadInputError(ErrorCode.BAD_ARGUMENT, `tensor segment ${JSON.stringify(seg.name)} has bad block element count ${be}`)
+      }
       const { name, dtype } = seg
-      const size = tensorPieceSize(params.tensorPiece, es)
+      const size = tensorPieceSize(params.tensorPiece, es, be)
       return {
         cutter: fixedCutter(size),
         maxChunk: size,

@@ -31,11 +31,19 @@ export interface Segment {
   dtype?: string
   /** bytes per element (kind 'tensor'); pieces are multiples of it */
   elementSize?: number
+  /**
+   * elements per `elementSize` bytes (kind 'tensor'), for block-quantised
+   * dtypes (GGUF Q4_0: 32 elements in an 18-byte block); omitted means 1.
+   * Pieces then hold whole blocks and the same number of elements as any
+   * other dtype's pieces, so they stay small and pair with the unquantised
+   * tensor's pieces.
+   */
+  blockElements?: number
 }
 
 /** A parsed file layout. */
 export interface FileLayout {
-  /** 'safetensors' | 'jsonl' | 'csv' | 'tsv' | 'bytes' (later: 'gguf', 'onnx', 'tflite', 'parquet', ...) */
+  /** 'safetensors' | 'gguf' | 'onnx' | 'onnx-data' | 'tflite' | 'jsonl' | 'csv' | 'tsv' | 'bytes' (later: 'parquet', ...) */
   format: string
   segments: Segment[]
   tensors?: TensorInfo[]

@@ -57,6 +57,8 @@ export interface MountStats {
   servedBytes: number
   /** open file handles */
   openFiles: number
+  /** most read requests in progress at once (reads overlap instead of queueing) */
+  peakConcurrentReads: number
   fetcher: FetcherStats
   cache: ChunkCacheStats
 }
@@ -106,6 +108,8 @@ export async function mountStore (repo: Repo, dir: string, opts: MountOptions = 
   let nextFh = 1
   let reads = 0
   let servedBytes = 0
+  let inflight = 0
+  let peak = 0
   const uid = process.getuid?.() ?? 0
   const gid = process.getgid?.() ?? 0
 
@@ -165,13 +169,15 @@ export async function mountStore (repo: Repo, dir: string, opts: MountOptions = 
       const h = handles.get(fd)
       // an open file reads the revision it was opened at, even if its branch moves meanwhile
       const file = h != null ? Promise.resolve(h.node) : ns.resolve(p)
+      inflight++
+      if (inflight > peak) peak = inflight
       file.then(async n => {
         if (n.type !== 'file') return -21
         const got = await readInto(readerDeps, n.entry, buf, pos, len, h?.state ?? newReadState())
         reads++
         servedBytes += got
         return got
-      }).then(cb, err => { cb(errno(err, 'read', p)) })
+      }).then(got => { inflight--; cb(got) }, err => { inflight--; cb(errno(err, 'read', p)) })
     },
     getxattr (p, name, _position, cb) {
       ns.resolve(p).then(n => {
@@ -212,7 +218,7 @@ export async function mountStore (repo: Repo, dir: string, opts: MountOptions = 
   return {
     dir: mnt,
     clearedStale: cleared === 'cleared',
-    stats: () => ({ reads, servedBytes, openFiles: handles.size, fetcher: fetcher.stats(), cache: cache.stats() }),
+    stats: () => ({ reads, servedBytes, openFiles: handles.size, peakConcurrentReads: peak, fetcher: fetcher.stats(), cache: cache.stats() }),
     async unmount () {
       unmounting ??= (async () => {
         try {

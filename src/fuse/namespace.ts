@@ -141,11 +141,22 @@ export function createNamespace (repo: Repo, opts: NamespaceOptions = {}): Names
 
   // --- commits (immutable), their file trees kept in a small LRU ---
   const trees = new Map<string, CommitTree>()
+  const commits = new Map<string, Commit>()
+  const commitOf = (cid: CID): Commit => {
+    const key = cid.toString()
+    let c = commits.get(key)
+    if (c == null) {
+      c = decodeCommit(cid, repo.blocks.getSync(cid))
+      commits.set(key, c)
+      if (commits.size > 1024) commits.delete(commits.keys().next().value as string)
+    }
+    return c
+  }
   const loadTree = async (cid: CID, full: string): Promise<CommitTree> => {
     const key = cid.toString()
     let t = trees.get(key)
     if (t != null) { trees.delete(key); trees.set(key, t); return t }
-    const commit = decodeCommit(cid, repo.blocks.getSync(cid))
+    const commit = commitOf(cid)
     const manifest = await repo.manifest({ repo: parseRepoName(full), cid, commit })
     t = buildTree(cid, commit, manifest.files)
     trees.set(key, t)
@@ -174,6 +185,7 @@ export function createNamespace (repo: Repo, opts: NamespaceOptions = {}): Names
 
   // --- revisions ---
   const immutableRevs = new Map<string, CID>()
+  const unknownRevs = new Map<string, number>()
   const resolveRev = async (full: string, rev: string | undefined, shown: string): Promise<{ cid: CID, mutable: boolean }> => {
     const refs = await repoRefs(full)
     if (refs == null) throw notFound(shown)
@@ -189,11 +201,18 @@ export function createNamespace (repo: Repo, opts: NamespaceOptions = {}): Names
     const known = immutableRevs.get(key)
     if (known != null) return { cid: known, mutable: false }
     if (!/^[0-9a-f]{40}$/.test(rev) && !/^[a-z0-9]{20,}$/i.test(rev)) throw notFound(shown)
+    const missAt = unknownRevs.get(key)
+    if (missAt != null && now() - missAt < ttl) throw notFound(shown)
     let res
     try {
       res = await repo.resolve(full, rev)
     } catch (err) {
-      if (isTenpakError(err, ErrorCode.REVISION_NOT_FOUND) || isTenpakError(err, ErrorCode.REPO_NOT_FOUND)) throw notFound(shown)
+      if (isTenpakError(err, ErrorCode.REVISION_NOT_FOUND) || isTenpakError(err, ErrorCode.REPO_NOT_FOUND)) {
+        // resolving a commit id walks the history: remember misses for a TTL
+        unknownRevs.set(key, now())
+        if (unknownRevs.size > 4096) unknownRevs.delete(unknownRevs.keys().next().value as string)
+        throw notFound(shown)
+      }
       throw err
     }
     const isCommitId = rev === res.cid.toString() || rev === commitHex(res.cid)
@@ -288,7 +307,17 @@ export function createNamespace (repo: Repo, opts: NamespaceOptions = {}): Names
       const name = r.name.full.slice(prefix.length)
       if (name.includes('/')) continue
       for (const n of [name, ...refNames(r).map(ref => `${name}@${ref}`)]) {
-        try { out.push([n, await resolve(`${base}/${n}`)]) } catch (err) { if (!isTenpakError(err, ErrorCode.PATH_NOT_FOUND)) throw err }
+        // the revision root's stat needs only its commit, not the commit's file tree
+        const { rev } = splitRev(n)
+        let cid: CID
+        try {
+          cid = (await resolveRev(r.name.full, rev, `${base}/${n}`)).cid
+        } catch (err) {
+          if (isTenpakError(err, ErrorCode.PATH_NOT_FOUND)) continue
+          throw err
+        }
+        const revPath = `${base}/${n}`.slice(1)
+        out.push([n, { type: 'dir', ino: inodeOf(`/${revPath}/\0${cid.toString()}`), mtime: commitOf(cid).time }])
       }
     }
     return out

@@ -44,6 +44,8 @@ export interface HttpContext {
   manifestIndex: (res: Resolved) => ManifestIndex
   /** drop cached revision lookups (after a ref write) */
   invalidate: () => void
+  /** most terms in one reconstruction answer */
+  maxTerms: number
 }
 
 const REV_RE = /^[A-Za-z0-9._\-/]{1,256}$/
@@ -69,7 +71,7 @@ export class Lru<K, V> {
 }
 
 /** Build the shared context. */
-export function createContext (opts: { repo: Repo, chunks: ChunkSource, auth: TokenCheck, publicUrl?: string }): HttpContext {
+export function createContext (opts: { repo: Repo, chunks: ChunkSource, auth: TokenCheck, publicUrl?: string, maxTerms?: number }): HttpContext {
   const { repo, chunks } = opts
   const manifests = new Lru<string, ManifestIndex>(64)
   const commits = new Lru<string, Commit>(1024)
@@ -150,7 +152,8 @@ export function createContext (opts: { repo: Repo, chunks: ChunkSource, auth: To
     resolveRev,
     commit,
     manifestIndex,
-    invalidate: () => { contentRevs.clear() }
+    invalidate: () => { contentRevs.clear() },
+    maxTerms: opts.maxTerms ?? 8192
   }
 }
 

@@ -27,6 +27,8 @@ export interface HandlerOptions {
   cacheBytes?: number
   /** absolute base URL used in Link headers (default: from the Host header) */
   publicUrl?: string
+  /** most terms in one /v1/reconstructions answer (default MAX_TERMS) */
+  maxTerms?: number
   /** extra fields for /healthz */
   health?: () => Record<string, unknown>
 }
@@ -47,7 +49,7 @@ const CORS = {
 /** Create the handler over an open repo. */
 export function createHandler (opts: HandlerOptions): TenpakHandler {
   const chunks = createChunkSource({ blocks: opts.repo.blocks, cacheBytes: opts.cacheBytes })
-  const ctx = createContext({ repo: opts.repo, chunks, auth: createTokenCheck(opts.writeTokens ?? []), publicUrl: opts.publicUrl })
+  const ctx = createContext({ repo: opts.repo, chunks, auth: createTokenCheck(opts.writeTokens ?? []), publicUrl: opts.publicUrl, maxTerms: opts.maxTerms })
 
   const handle = async (req: HttpRequest): Promise<HttpResponse> => {
     let res: HttpResponse

@@ -21,7 +21,7 @@ import type { HttpRequest, HttpResponse } from './types.js'
 /** Reconstruction version written in every answer. */
 export const RECONSTRUCTION_VERSION = 1
 
-/** At most this many terms per answer; a longer range is answered in pieces (`next`). */
+/** Default most terms per answer; a longer range is answered in pieces (`next`). */
 export const MAX_TERMS = 8192
 
 const CODEC_NAMES: Readonly<Record<number, string>> = Object.fromEntries(Object.entries(CodecId).map(([k, v]) => [v, k.toLowerCase().replace(/_/g, '-')]))
@@ -79,7 +79,7 @@ export function reconstruct (ctx: HttpContext, root: CID, size: number, start: n
   let covered = start
   let next: Reconstruction['next']
   for (const span of ctx.chunks.spans(root, size, start, end)) {
-    if (terms.length === MAX_TERMS) { next = { start: covered, end }; break }
+    if (terms.length === ctx.maxTerms) { next = { start: covered, end }; break }
     const s = stored(ctx, span.cid)
     terms.push({ cid: span.cid.toString(), offset: span.fileOffset, start: span.start, end: span.end, ...s })
     covered = span.fileOffset + span.end

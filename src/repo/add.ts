@@ -12,7 +12,13 @@ import { blake3 } from '../hash/blake3.js'
 import { createSha256 } from '../hash/sha256.js'
 import { FileDagBuilder, encodeDirectory, type Block, type DirEntry } from '../objects/unixfs.js'
 import { encodeManifest, encodeTensorTable, encodeCommit, type FileEntry } from '../objects/commit.js'
-import type { PackWriter } from '../store/block-store.js'
+import { MAX_DELTA_DEPTH, type PackWriter, type BlockStore } from '../store/block-store.js'
+import { encodeChunk } from '../codec/codecs.js'
+import { encodeDelta } from '../codec/delta.js'
+import type { EncodeHint } from '../codec/types.js'
+import type { TensorInfo, FileLayout } from '../formats/types.js'
+import type { NodeCache } from './read.js'
+import { chooseBaseFile, loadBaseFile, pairFile, type FilePairing } from './pairing.js'
 import { detectLayout } from '../formats/detect.js'
 import { chunkFile, DEFAULT_CHUNK_PARAMS } from '../chunk/chunker.js'
 import type { ChunkParams } from '../chunk/types.js'
@@ -56,14 +62,76 @@ export interface IngestedFile {
   tsize: number
   /** bytes of the file whose chunks were already stored (deduplicated) */
   dupBytes: number
+  delta: DeltaStats
+}
+
+/** What ingest needs to store a file as deltas of a base. */
+export interface DeltaContext {
+  blocks: Pick<BlockStore, 'getSync' | 'location'>
+  cache: NodeCache
+  /** the base commit's files, candidates to pair with */
+  files: Array<{ entry: FileEntry, tensors?: TensorInfo[] }>
 }
 
 /** Options for {@link ingestFile}. */
 export interface IngestOptions extends AbortOptions, ProgressOptions {
   chunkParams?: ChunkParams
+  /** store chunks as deltas against a paired base file when smaller */
+  delta?: DeltaContext
+}
+
+/** Per-file delta statistics. */
+export interface DeltaStats {
+  /** base file path the file was paired with */
+  basePath?: string
+  /** logical bytes stored as deltas, and what they took */
+  deltaLogical: number
+  deltaStored: number
+}
+
+/** Length of the delta chain under `cid` (0 for a standalone entry). */
+export function deltaDepth (blocks: Pick<BlockStore, 'location'>, cid: CID): number {
+  let depth = 0
+  let loc = blocks.location(cid)
+  while (loc?.base != null && depth <= MAX_DELTA_DEPTH) {
+    depth++
+    loc = blocks.location(loc.base)
+  }
+  return depth
+}
+
+/**
+ * Encode `bytes` standalone and, when a base is given and the chain stays
+ * within MAX_DELTA_DEPTH, as a delta; keep the smaller.
+ */
+export function encodeAgainst (bytes: Uint8Array, hint: EncodeHint, base: { cid: CID, bytes: Uint8Array, dtype?: string } | undefined, blocks: Pick<BlockStore, 'location'>): { codec: number, data: Uint8Array, base?: CID } {
+  const alone = encodeChunk(bytes, hint)
+  if (base == null || deltaDepth(blocks, base.cid) + 1 > MAX_DELTA_DEPTH) return alone
+  const d = encodeDelta(bytes, base.bytes, { dtype: hint.dtype, wordSize: hint.wordSize, baseDtype: base.dtype, kind: hint.kind })
+  if (d == null || d.data.length >= alone.data.length) return alone
+  return { codec: d.codec, data: d.data, base: base.cid }
 }
 
 const READ_SIZE = 1 << 20
+
+/** The layout of a source file, from its header only (base selection). Unparseable files count as plain bytes here. */
+export async function sourceLayout (file: SourceFile): Promise<FileLayout> {
+  const fh = await fsp.open(file.abs, 'r')
+  try {
+    const head = Buffer.alloc(Math.min(file.size, 64 * 1024))
+    await fh.read(head, 0, head.length, 0)
+    const readHeader = async (len: number): Promise<Uint8Array> => {
+      const b = Buffer.alloc(len)
+      const { bytesRead } = await fh.read(b, 0, len, 0)
+      return b.subarray(0, bytesRead)
+    }
+    return await detectLayout(file.path, head, file.size, readHeader)
+  } catch {
+    return { format: 'bytes', segments: [] }
+  } finally {
+    await fh.close()
+  }
+}
 
 /** Chunk, hash, encode and store one file; returns its manifest entry. */
 export async function ingestFile (writer: PackWriter, file: SourceFile, options: IngestOptions = {}): Promise<IngestedFile> {
@@ -78,11 +146,35 @@ export async function ingestFile (writer: PackWriter, file: SourceFile, options:
       const { bytesRead } = await fh.read(b, 0, len, 0)
       return b.subarray(0, bytesRead)
     }
-    const layout = await detectLayout(file.path, head, size, readHeader)
+    let layout = await detectLayout(file.path, head, size, readHeader)
+
+    // pair with a base file when asked: tensors by name, pieces by index, nodes by position
+    let pairing: FilePairing | undefined
+    const delta = options.delta
+    const stats: DeltaStats = { deltaLogical: 0, deltaStored: 0 }
+    if (delta != null) {
+      const chosen = chooseBaseFile(file.path, layout, size, delta.files)
+      if (chosen != null) {
+        pairing = pairFile(layout, size, loadBaseFile(delta.blocks, delta.cache, chosen.entry, chosen.tensors))
+        if (pairing.layoutOverride != null) layout = { ...pairing.layoutOverride, tensors: layout.tensors }
+        stats.basePath = chosen.entry.path
+      }
+    }
+    const store = (cid: CID, bytes: Uint8Array, hint: EncodeHint, base: { cid: CID, dtype?: string } | undefined): boolean => {
+      if (writer.has(cid)) return false
+      if (base == null || delta == null) return writer.put(cid, bytes, { hint }).stored
+      const enc = encodeAgainst(bytes, hint, { ...base, bytes: delta.blocks.getSync(base.cid) }, delta.blocks)
+      if (enc.base != null) { stats.deltaLogical += bytes.length; stats.deltaStored += enc.data.length }
+      return writer.put(cid, bytes, { encoded: enc }).stored
+    }
 
     const sha = createSha256()
     const put = (b: Block): void => { writer.put(b.cid, b.bytes, { hint: { kind: 'header' } }) }
-    const dag = new FileDagBuilder(put)
+    let nodeOrdinal = 0
+    const dag = new FileDagBuilder((b) => {
+      const base = pairing?.nodeBase(nodeOrdinal++)
+      store(b.cid, b.bytes, { kind: 'header' }, base != null ? { cid: base } : undefined)
+    })
     let seen = 0
     let dupBytes = 0
     const source = async function * (): AsyncGenerator<Uint8Array> {
@@ -100,8 +192,10 @@ export async function ingestFile (writer: PackWriter, file: SourceFile, options:
     }
     for await (const chunk of chunkFile(source(), layout, options.chunkParams ?? DEFAULT_CHUNK_PARAMS)) {
       const cid = cidFromDigest(Codec.RAW, blake3(chunk.bytes))
-      const put = writer.put(cid, chunk.bytes, { hint: { kind: chunk.hint.kind, dtype: chunk.hint.dtype, wordSize: chunk.hint.elementSize } })
-      if (!put.stored) dupBytes += chunk.bytes.length
+      // ask for the pairing of every chunk, duplicate or not, so ordinals stay aligned
+      const base = pairing?.chunkBase(chunk.hint, chunk.offset, chunk.bytes.length)
+      const hint: EncodeHint = { kind: chunk.hint.kind, dtype: chunk.hint.dtype, wordSize: chunk.hint.elementSize }
+      if (!store(cid, chunk.bytes, hint, base)) dupBytes += chunk.bytes.length
       dag.addLeaf(cid, chunk.bytes.length)
       seen += chunk.bytes.length
       options.onProgress?.({ type: 'add:bytes', bytes: chunk.bytes.length })
@@ -114,7 +208,7 @@ export async function ingestFile (writer: PackWriter, file: SourceFile, options:
       put(table)
       entry.tensors = table.cid
     }
-    return { entry, tsize: root.tsize, dupBytes }
+    return { entry, tsize: root.tsize, dupBytes, delta: stats }
   } finally {
     await fh.close()
   }

@@ -12,12 +12,12 @@ import { createFsBackend } from '../store/fs-backend.js'
 import type { Backend } from '../store/backend.js'
 import { createBlockStore, cleanTmp, type BlockStore } from '../store/block-store.js'
 import { createRefs, type Refs, type RepoRefs, type RefKind } from './refs.js'
-import { parseRepoName, type RepoName } from './names.js'
+import { parseRepoName, parseRepoRev, type RepoName } from './names.js'
 import { CID, parseCid } from '../hash/cid.js'
 import { toHex } from '../util/bytes.js'
 import { decodeCommit, decodeManifest, decodeTensorTable, type Commit, type FileEntry, type Manifest } from '../objects/commit.js'
 import { checkRepoPath } from '../objects/unixfs.js'
-import { listSource, ingestFile, buildTree, writeCommit, type IngestedFile } from './add.js'
+import { listSource, ingestFile, buildTree, writeCommit, sourceLayout, type IngestedFile, type SourceFile, type DeltaContext } from './add.js'
 import { readRange, NodeCache } from './read.js'
 import { Mutex } from './mutex.js'
 import { verifyStore, rebuildIndex, type VerifyReport } from './verify.js'
@@ -51,6 +51,12 @@ export interface AddOptions extends AbortOptions, ProgressOptions {
   author?: string
   /** commit time (ms); defaults to now */
   time?: number
+  /**
+   * Base to store the files as deltas of: 'REPO[@REV]'. Default: the branch's
+   * current head (a new version of the same repo), else the stored model whose
+   * tensor signatures overlap most. `false`: no deltas.
+   */
+  base?: string | false
 }
 
 /** What `add` reports. */
@@ -66,6 +72,11 @@ export interface AddResult {
   dedupBytes: number
   /** true when the tree equals the branch head's and no commit was made */
   unchanged: boolean
+  /** the base the files were stored as deltas of, and how it was chosen */
+  base?: { repo: string, commit: string, chosen: 'named' | 'parent' | 'auto' }
+  /** logical bytes stored as deltas, and the bytes those deltas took */
+  deltaLogicalBytes: number
+  deltaStoredBytes: number
 }
 
 /** A resolved revision. */
@@ -198,6 +209,40 @@ export async function createRepo (opts: CreateRepoOptions): Promise<Repo> {
     return readRange(blocks, nodeCache, file.cid, file.size, start, end, options)
   }
 
+  // The files of a base commit, with their tensor tables, for pairing.
+  const deltaContext = async (commit: CID): Promise<DeltaContext> => {
+    const c = getCommit(commit)
+    const m = decodeManifest(c.manifest, blocks.getSync(c.manifest))
+    const files = m.files.map(entry => ({ entry, tensors: entry.tensors != null ? decodeTensorTable(entry.tensors, blocks.getSync(entry.tensors)) : undefined }))
+    return { blocks, cache: nodeCache, files }
+  }
+
+  // Base selection: named, else the branch head, else the stored model whose
+  // tensor signatures (name, dtype, shape) overlap the new files' most.
+  const chooseBase = async (named: string | false | undefined, parent: CID | undefined, self: string, files: SourceFile[]): Promise<{ repo: string, cid: CID, chosen: 'named' | 'parent' | 'auto' } | undefined> => {
+    if (named === false) return undefined
+    if (named != null) {
+      const { repo: r, rev } = parseRepoRev(named)
+      const res = await resolve(r.full, rev)
+      return { repo: r.full, cid: res.cid, chosen: 'named' }
+    }
+    if (parent != null) return { repo: self, cid: parent, chosen: 'parent' }
+    const sigs = new Set<string>()
+    for (const f of files) for (const t of (await sourceLayout(f)).tensors ?? []) sigs.add(`${t.name}:${t.dtype}:${t.shape.join('x')}`)
+    if (sigs.size === 0) return undefined
+    let best: { repo: string, cid: CID, chosen: 'auto' } | undefined
+    let bestScore = 0
+    for (const r of await refs.list()) {
+      if (r.name.type !== 'model' || r.name.full === self) continue
+      for (const head of Object.values(r.heads)) {
+        let score = 0
+        for (const f of (await deltaContext(head)).files) for (const t of f.tensors ?? []) if (sigs.has(`${t.name}:${t.dtype}:${t.shape.join('x')}`)) score++
+        if (score > bestScore) { bestScore = score; best = { repo: r.name.full, cid: head, chosen: 'auto' } }
+      }
+    }
+    return best
+  }
+
   const repoApi: Repo = {
     dir,
     blocks,
@@ -208,16 +253,21 @@ export async function createRepo (opts: CreateRepoOptions): Promise<Repo> {
       const files = await listSource(src)
       return await mutex.run(async () => {
         const parent = await refs.get(repo, 'heads', branch)
+        const base = await chooseBase(options.base, parent, repo.full, files)
+        const delta = base != null ? await deltaContext(base.cid) : undefined
         const writer = blocks.writer({ packTarget: opts.packTarget })
         try {
           const ingested: IngestedFile[] = []
-          for (const f of files) ingested.push(await ingestFile(writer, f, { ...options, chunkParams: opts.chunkParams }))
+          for (const f of files) ingested.push(await ingestFile(writer, f, { ...options, chunkParams: opts.chunkParams, delta }))
+          const deltaLogicalBytes = ingested.reduce((s, f) => s + f.delta.deltaLogical, 0)
+          const deltaStoredBytes = ingested.reduce((s, f) => s + f.delta.deltaStored, 0)
+          const baseInfo = base != null ? { repo: base.repo, commit: base.cid.toString(), chosen: base.chosen } : undefined
           const tree = buildTree(writer, ingested)
           const logicalBytes = ingested.reduce((s, f) => s + f.entry.size, 0)
           const dedupBytes = ingested.reduce((s, f) => s + f.dupBytes, 0)
           if (parent != null && getCommit(parent).tree.equals(tree.cid)) {
             await writer.flush()
-            return { commit: parent.toString(), repo: repo.full, branch, files: files.length, logicalBytes, newStoredBytes: writer.sealedBytes, dedupBytes, unchanged: true }
+            return { commit: parent.toString(), repo: repo.full, branch, files: files.length, logicalBytes, newStoredBytes: writer.sealedBytes, dedupBytes, unchanged: true, base: baseInfo, deltaLogicalBytes, deltaStoredBytes }
           }
           const { commit } = writeCommit(writer, {
             tree: tree.cid,
@@ -225,11 +275,12 @@ export async function createRepo (opts: CreateRepoOptions): Promise<Repo> {
             parents: parent != null ? [parent] : [],
             message: options.message ?? `add ${path.basename(src)}`,
             author: options.author ?? os.userInfo().username,
-            time: options.time ?? Date.now()
+            time: options.time ?? Date.now(),
+            base: base != null && base.chosen !== 'parent' ? base.cid : undefined
           })
           await writer.flush()
           await refs.cas(repo, 'heads', branch, parent, commit)
-          return { commit: commit.toString(), repo: repo.full, branch, files: files.length, logicalBytes, newStoredBytes: writer.sealedBytes, dedupBytes, unchanged: false }
+          return { commit: commit.toString(), repo: repo.full, branch, files: files.length, logicalBytes, newStoredBytes: writer.sealedBytes, dedupBytes, unchanged: false, base: baseInfo, deltaLogicalBytes, deltaStoredBytes }
         } catch (err) {
           await writer.abort()
           throw err

@@ -24,7 +24,7 @@ import type { AbortOptions } from '../util/options.js'
 export const DEFAULT_PACK_TARGET = 64 * 1024 * 1024
 
 /** Longest chain of delta bases a read follows (docs/design.md). */
-export const MAX_DELTA_DEPTH = 8
+export const MAX_DELTA_DEPTH = 16
 
 /** Object key of a pack. */
 export const packObjectKey = (packId: string): string => `packs/${packId.slice(0, 2)}/${packId}.pack`

@@ -19,7 +19,7 @@ t.test('measured figures and projection to N models / M downloads are exact', as
     storedBytes: 4 * GiB,
     savedBytes: 6 * GiB,
     savedFraction: 0.6,
-    breakdown: { dedup: 3 * GiB, delta: 2 * GiB, compression: 0.5 * GiB, unattributed: 0.5 * GiB }
+    breakdown: { dedup: 3 * GiB, delta: 2 * GiB, compression: 0.5 * GiB, metadata: 0, packOverhead: 0, unattributed: 0.5 * GiB }
   })
   t.same(r.projection, {
     models: 10,
@@ -27,7 +27,7 @@ t.test('measured figures and projection to N models / M downloads are exact', as
     logicalBytes: 50 * GiB,
     storedBytes: 20 * GiB,
     savedBytes: 30 * GiB,
-    breakdown: { dedup: 15 * GiB, delta: 10 * GiB, compression: 2.5 * GiB, unattributed: 2.5 * GiB }
+    breakdown: { dedup: 15 * GiB, delta: 10 * GiB, compression: 2.5 * GiB, metadata: 0, packOverhead: 0, unattributed: 2.5 * GiB }
   })
   // dyadic prices make every product exact in binary floating point
   t.same(r.storage, { usdPerGbMonth: 0.25, baselineUsdPerMonth: 12.5, tenpakUsdPerMonth: 5, savedUsdPerMonth: 7.5 })

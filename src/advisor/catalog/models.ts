@@ -7,7 +7,7 @@
  * in for Meta's model-card scores.
  */
 
-import { published, type Citation, type CitedValue } from '../citations.js'
+import { checked, published, type Citation, type CitedValue } from '../citations.js'
 
 /** Benchmarks the router knows, by the prompt category they stand for. */
 export type BenchmarkId = 'mmlu' | 'gsm8k-cot' | 'humaneval' | 'math-cot'
@@ -43,27 +43,40 @@ export interface ModelEntry {
   scores: BenchmarkScore[]
 }
 
-const LLAMA31_CARD = published('Meta, Llama 3.1 model card',
+const LLAMA31_CARD = checked(published('Meta, Llama 3.1 model card',
   'https://github.com/meta-llama/llama-models/blob/main/models/llama3_1/MODEL_CARD.md',
-  'Params 8B / 70B / 405B, context length 128k; instruction-tuned: MMLU (5-shot, macro_avg/acc) 69.4 / 83.6 / 87.3, GSM-8K (CoT, 8-shot, em_maj1@1) 84.5 / 95.1 / 96.8, HumanEval (0-shot, pass@1) 72.6 / 80.5 / 89.0, MATH (CoT, 0-shot, final_em) 51.9 / 68.0 / 73.8.')
-const LLAMA32_CARD = published('Meta, Llama 3.2 model card',
+  'Params 8B / 70B / 405B, context length 128k; instruction-tuned: MMLU (5-shot, macro_avg/acc) 69.4 / 83.6 / 87.3, GSM-8K (CoT, 8-shot, em_maj1@1) 84.5 / 95.1 / 96.8, HumanEval (0-shot, pass@1) 72.6 / 80.5 / 89.0, MATH (CoT, 0-shot, final_em) 51.9 / 68.0 / 73.8.'),
+'primary', 'Every figure read in the stored models/llama3_1/MODEL_CARD.md of meta-llama/llama-models ("Instruction tuned models" table; context length 128k).')
+const LLAMA32_CARD = checked(published('Meta, Llama 3.2 model card',
   'https://github.com/meta-llama/llama-models/blob/main/models/llama3_2/MODEL_CARD.md',
-  'Params 1B (1.23B) / 3B (3.21B), context length 128k; instruction-tuned: MMLU (5-shot, macro_avg/acc) 49.3 / 63.4, GSM8K (CoT, 8-shot, em_maj1@1) 44.4 / 77.7, MATH (CoT) 30.6 / 47.3 (same table lists Llama 3.1 8B at 69.4 / 84.5 / 51.9).')
-const LLAMA3_PAPER = published('Llama Team, "The Llama 3 Herd of Models", 2024 — Table 3',
-  'https://arxiv.org/abs/2407.21783',
-  '8B: 32 layers, model dimension 4,096, 32 attention heads, 8 key/value heads; 70B: 80 layers, 8,192, 64 heads, 8 KV heads; 405B: 126 layers, 16,384, 128 heads, 8 KV heads (head dimension 128).')
-const LLAMA32_1B_CONFIG = published('meta-llama/Llama-3.2-1B config.json',
+  'Params 1B (1.23B) / 3B (3.21B), context length 128k; instruction-tuned: MMLU (5-shot, macro_avg/acc) 49.3 / 63.4, GSM8K (CoT, 8-shot, em_maj1@1) 44.4 / 77.7, MATH (CoT) 30.6 / 47.3 (same table lists Llama 3.1 8B at 69.4 / 84.5 / 51.9).'),
+'primary', 'Every figure read in the stored models/llama3_2/MODEL_CARD.md of meta-llama/llama-models.')
+// The Llama 3 paper (arXiv:2407.21783, Table 3) gives the same figures; it was not among the
+// stored sources, so the architecture is cited from Meta's own model definitions instead.
+const LLAMA31_ARCH = checked(published('Meta, llama-models: models/llama3_1/api/sku_list.py (model_args)',
+  'https://github.com/meta-llama/llama-models/blob/main/models/llama3_1/api/sku_list.py',
+  '8B: dim 4096, n_layers 32, n_heads 32, n_kv_heads 8; 70B: dim 8192, n_layers 80, n_heads 64, n_kv_heads 8; 405B: dim 16384, n_layers 126, n_heads 128, n_kv_heads 8 (head dimension dim / n_heads = 128).'),
+'primary', 'Read in the stored sku_list.py of meta-llama/llama-models. Previously cited to the Llama 3 paper, Table 3, which was not available to check (third-party notes of Table 3 give the same 32/80/126 layers).')
+const LLAMA32_1B_CONFIG = checked(published('meta-llama/Llama-3.2-1B config.json',
   'https://huggingface.co/meta-llama/Llama-3.2-1B/blob/main/config.json',
-  'num_hidden_layers 16, num_key_value_heads 8, head_dim 64 (hidden_size 2048, 32 attention heads).')
-const LLAMA32_3B_CONFIG = published('meta-llama/Llama-3.2-3B config.json',
+  'num_hidden_layers 16, num_key_value_heads 8, head_dim 64 (hidden_size 2048, 32 attention heads).'),
+'secondary', 'The gated Hugging Face file was not in the stored sources; verbatim copies of the config (one recording the Hub commit hash 4e20de36…) in public code give num_hidden_layers 16, num_key_value_heads 8, head_dim 64.')
+const LLAMA32_3B_CONFIG = checked(published('meta-llama/Llama-3.2-3B config.json',
   'https://huggingface.co/meta-llama/Llama-3.2-3B/blob/main/config.json',
-  'num_hidden_layers 28, num_key_value_heads 8, head_dim 128 (hidden_size 3072, 24 attention heads).')
-const MISTRAL_PAPER = published('Jiang et al., "Mistral 7B", 2023 — Tables 1 and 2',
+  'num_hidden_layers 28, num_key_value_heads 8, head_dim 128 (hidden_size 3072, 24 attention heads).'),
+'secondary', 'The gated Hugging Face file was not in the stored sources; copies of the config in public code give hidden_size 3072, 24 heads (head dim 128), 8 KV heads, 28 layers.')
+const MISTRAL_PAPER_ARCH = checked(published('Jiang et al., "Mistral 7B", 2023 — Table 1',
   'https://arxiv.org/abs/2310.06825',
-  'dim 4096, n_layers 32, head_dim 128, n_heads 32, n_kv_heads 8, context_len 8192; MMLU 60.1%.')
-const MISTRAL_ANNOUNCE = published('Mistral AI, "Mistral 7B" announcement',
+  'dim 4096, n_layers 32, head_dim 128, n_heads 32, n_kv_heads 8, context_len 8192.'),
+'secondary', 'The paper body was not in the stored sources (only its abstract); copies of Table 1 in public code give dim 4096, n_layers 32, head_dim 128, n_heads 32, n_kv_heads 8, window_size 4096, context_len 8192.')
+const MISTRAL_PAPER_MMLU = checked(published('Jiang et al., "Mistral 7B", 2023 — Table 2',
+  'https://arxiv.org/abs/2310.06825',
+  'MMLU 60.1%.'),
+'unverified', 'Could not be confirmed: Table 2 was not in the stored sources. A stored copy of the early Mistral-7B-v0.1 model card reports mmlu 59.99% from Mistral\'s own evaluation library, consistent with but not identical to 60.1%.')
+const MISTRAL_ANNOUNCE = checked(published('Mistral AI, "Mistral 7B" announcement',
   'https://mistral.ai/news/announcing-mistral-7b',
-  '"Mistral 7B is a 7.3B parameter model".')
+  '"Mistral 7B is a 7.3B parameter model".'),
+'secondary', 'Mistral\'s page was not in the stored sources; copies of the announcement text (e.g. hacktech.info, lmstudio.ai) read "Mistral 7B is a 7.3B parameter model".')
 
 const META = 'meta-llama-model-card'
 
@@ -103,7 +116,7 @@ export const MODEL_CATALOG: readonly ModelEntry[] = Object.freeze([
     family: 'llama-3',
     params: { value: 8e9, unit: 'parameters (nominal)', source: LLAMA31_CARD },
     contextLength: tokens128k(LLAMA31_CARD),
-    architecture: { layers: 32, kvHeads: 8, headDim: 128, source: LLAMA3_PAPER },
+    architecture: { layers: 32, kvHeads: 8, headDim: 128, source: LLAMA31_ARCH },
     scores: llamaScores(LLAMA31_CARD, { mmlu: 69.4, gsm8k: 84.5, humaneval: 72.6, math: 51.9 })
   },
   {
@@ -112,7 +125,7 @@ export const MODEL_CATALOG: readonly ModelEntry[] = Object.freeze([
     family: 'llama-3',
     params: { value: 70e9, unit: 'parameters (nominal)', source: LLAMA31_CARD },
     contextLength: tokens128k(LLAMA31_CARD),
-    architecture: { layers: 80, kvHeads: 8, headDim: 128, source: LLAMA3_PAPER },
+    architecture: { layers: 80, kvHeads: 8, headDim: 128, source: LLAMA31_ARCH },
     scores: llamaScores(LLAMA31_CARD, { mmlu: 83.6, gsm8k: 95.1, humaneval: 80.5, math: 68.0 })
   },
   {
@@ -121,7 +134,7 @@ export const MODEL_CATALOG: readonly ModelEntry[] = Object.freeze([
     family: 'llama-3',
     params: { value: 405e9, unit: 'parameters (nominal)', source: LLAMA31_CARD },
     contextLength: tokens128k(LLAMA31_CARD),
-    architecture: { layers: 126, kvHeads: 8, headDim: 128, source: LLAMA3_PAPER },
+    architecture: { layers: 126, kvHeads: 8, headDim: 128, source: LLAMA31_ARCH },
     scores: llamaScores(LLAMA31_CARD, { mmlu: 87.3, gsm8k: 96.8, humaneval: 89.0, math: 73.8 })
   },
   {
@@ -129,9 +142,9 @@ export const MODEL_CATALOG: readonly ModelEntry[] = Object.freeze([
     aliases: ['mistral-7b', 'mistral-7b-v0.1'],
     family: 'mistral',
     params: { value: 7.3e9, unit: 'parameters', source: MISTRAL_ANNOUNCE },
-    contextLength: { value: 8192, unit: 'tokens', source: MISTRAL_PAPER },
-    architecture: { layers: 32, kvHeads: 8, headDim: 128, source: MISTRAL_PAPER },
-    scores: [{ benchmark: 'mmlu', label: 'MMLU (5-shot)', harness: 'mistral-7b-paper', value: 60.1, source: MISTRAL_PAPER }]
+    contextLength: { value: 8192, unit: 'tokens', source: MISTRAL_PAPER_ARCH },
+    architecture: { layers: 32, kvHeads: 8, headDim: 128, source: MISTRAL_PAPER_ARCH },
+    scores: [{ benchmark: 'mmlu', label: 'MMLU (5-shot)', harness: 'mistral-7b-paper', value: 60.1, source: MISTRAL_PAPER_MMLU }]
   }
 ])
 

@@ -125,6 +125,10 @@ export interface QuantizeReport extends ErrorFigures {
   kept: Array<{ name: string, dtype: string, reason: string }>
   sampled: boolean
   quantizationConfig?: Record<string, unknown>
+  /** Σx² over the quantized elements (lets callers combine several files' figures exactly) */
+  sumSquares: number
+  /** Σ(x − x̂)² over the quantized elements */
+  sumSquaredError: number
   /** how to read the figures */
   notes: string[]
 }
@@ -421,6 +425,8 @@ export async function quantizeModel (options: QuantizeModelOptions): Promise<Qua
     kept,
     sampled: sampledAny,
     ...(plan.quantizationConfig != null ? { quantizationConfig: plan.quantizationConfig } : {}),
+    sumSquares: overall.signalEnergy,
+    sumSquaredError: overall.errorEnergy,
     notes
   }
 }

@@ -34,12 +34,24 @@ export function register (program: Command): void {
           dryRun: false,
           cacheDir: scan.cacheDir,
           bytes: total,
-          imported: imported.map(i => ({ repo: i.repo, revision: i.revision, tag: i.tag, commit: i.result.commit, unchanged: i.result.unchanged, files: i.result.files, logicalBytes: i.result.logicalBytes, newStoredBytes: i.result.newStoredBytes })),
+          imported: imported.map(i => ({
+            repo: i.repo,
+            revision: i.revision,
+            tag: i.tag,
+            commit: i.commit,
+            alreadyImported: i.alreadyImported,
+            unchanged: i.alreadyImported || i.result?.unchanged === true,
+            files: i.result?.files ?? null,
+            logicalBytes: i.result?.logicalBytes ?? null,
+            newStoredBytes: i.result?.newStoredBytes ?? 0
+          })),
           skipped: scan.skipped
         }
         output({ ...g, json: opts.json }, value, () => [
           `imported ${imported.length} snapshots (${fmtBytes(total)}) from ${scan.cacheDir}:`,
-          ...value.imported.map(i => `  ${i.repo}@${i.revision}: ${i.unchanged ? 'unchanged' : i.commit}, ${i.files} files, ${fmtBytes(i.newStoredBytes)} newly stored`),
+          ...value.imported.map(i => i.alreadyImported
+            ? `  ${i.repo}@${i.revision}: already imported (${i.commit})`
+            : `  ${i.repo}@${i.revision}: ${i.unchanged ? 'unchanged' : i.commit}, ${i.files ?? 0} files, ${fmtBytes(i.newStoredBytes)} newly stored`),
           ...scan.skipped.map(s => `  skipped ${s.path}: ${s.reason}`),
           'see `tenpak savings` for what the store saves on them'
         ].join('\n'))

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // For each derived file of the corpus added after its base (pairs) or after its predecessor
-// (series): the fraction of its bytes found as duplicate chunks, and what tenpak stored,
+// (series): the fraction of its bytes found as duplicate chunks, and what tenpak stored with
+// chunk dedup alone (--no-base) and with deltas against the previous version (the default),
 // next to `zstd -19` of the file alone. Usage: node scripts/bench/dedup.mjs [--json]
 // Needs a build (npx tsc -p .) and the `zstd` CLI for the side-by-side column.
 import { mkdtempSync, rmSync, readdirSync, statSync } from 'node:fs'
@@ -39,21 +40,28 @@ const zstd19 = (f) => {
 
 const rows = []
 for (const [name, files] of cases) {
-  const dir = mkdtempSync(join(tmpdir(), 'tenpak-dedup-'))
-  const repo = await createRepo({ dir })
-  let derivedBytes = 0; let dup = 0; let stored = 0; let z = 0
-  for (let i = 0; i < files.length; i++) {
-    const r = await repo.add('datasets/bench/x', files[i], { message: String(i) })
-    if (i === 0) continue
-    derivedBytes += r.logicalBytes; dup += r.dedupBytes; stored += r.newStoredBytes; z += zstd19(files[i])
+  const run = async (base) => {
+    const dir = mkdtempSync(join(tmpdir(), 'tenpak-dedup-'))
+    const repo = await createRepo({ dir })
+    let derivedBytes = 0; let dup = 0; let stored = 0
+    for (let i = 0; i < files.length; i++) {
+      const r = await repo.add('datasets/bench/x', files[i], { message: String(i), base })
+      if (i === 0) continue
+      derivedBytes += r.logicalBytes; dup += r.dedupBytes; stored += r.newStoredBytes
+    }
+    await repo.close()
+    rmSync(dir, { recursive: true, force: true })
+    return { derivedBytes, dup, stored }
   }
-  await repo.close()
-  rmSync(dir, { recursive: true, force: true })
-  rows.push({ name, derived: files.length - 1, derivedBytes, dupFraction: dup / derivedBytes, stored, zstd19: z })
+  const plain = await run(false)
+  const withDeltas = await run(undefined)
+  let z = 0
+  for (const f of files.slice(1)) z += zstd19(f)
+  rows.push({ name, derived: files.length - 1, derivedBytes: plain.derivedBytes, dupFraction: plain.dup / plain.derivedBytes, stored: plain.stored, storedWithDeltas: withDeltas.stored, zstd19: z })
 }
 if (process.argv.includes('--json')) console.log(JSON.stringify(rows, null, 2))
 else {
-  console.log('| pair / series | derived files | derived bytes | found as duplicate chunks | tenpak stored | zstd -19 of derived alone | stored ÷ zstd -19 |')
-  console.log('|---|---|---|---|---|---|---|')
-  for (const r of rows) console.log(`| ${r.name} | ${r.derived} | ${r.derivedBytes.toLocaleString('en')} | ${(100 * r.dupFraction).toFixed(1)}% | ${r.stored.toLocaleString('en')} | ${r.zstd19.toLocaleString('en')} | ${(r.stored / r.zstd19).toFixed(3)} |`)
+  console.log('| pair / series | derived files | derived bytes | found as duplicate chunks | stored, dedup only | stored, with deltas | zstd -19 of derived alone | deltas ÷ zstd -19 |')
+  console.log('|---|---|---|---|---|---|---|---|')
+  for (const r of rows) console.log(`| ${r.name} | ${r.derived} | ${r.derivedBytes.toLocaleString('en')} | ${(100 * r.dupFraction).toFixed(1)}% | ${r.stored.toLocaleString('en')} | ${r.storedWithDeltas.toLocaleString('en')} | ${r.zstd19.toLocaleString('en')} | ${(r.storedWithDeltas / r.zstd19).toFixed(3)} |`)
 }

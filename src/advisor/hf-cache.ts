@@ -14,7 +14,7 @@ import path from 'node:path'
 import type { AddResult, Repo } from '../repo/repo.js'
 import { parseRepoName } from '../repo/names.js'
 import { parseCid } from '../hash/cid.js'
-import { TenpakError, ErrorCode, fromSystemError } from '../errors.js'
+import { TenpakError, ErrorCode, NotFoundError, fromSystemError } from '../errors.js'
 import type { AbortOptions, ProgressOptions } from '../util/options.js'
 
 /**
@@ -155,17 +155,31 @@ export interface HfImportedSnapshot {
   revision: string
   /** the tag created or updated (the revision hash), if the revision is a valid tag name */
   tag: string | null
-  result: AddResult
+  /** the commit holding the snapshot */
+  commit: string
+  /** true when the revision was already in the store (tagged) and nothing was added */
+  alreadyImported: boolean
+  /** what `add` reported; null when already imported */
+  result: AddResult | null
 }
 
 /**
  * Add every scanned snapshot to the store as a commit on `main` of its
  * repository (message naming the Hub revision) and tag it with the revision.
- * Snapshots are added in the scan's order; an unchanged tree makes no commit.
+ * Snapshots are added in the scan's order; a revision already tagged in the
+ * store is not added again (importing twice changes nothing), and an
+ * unchanged tree makes no commit.
  */
-export async function importHfCache (store: Pick<Repo, 'add' | 'setRef'>, scan: HfCacheScan, options: AbortOptions & ProgressOptions & { onSnapshot?: (s: HfImportedSnapshot) => void } = {}): Promise<HfImportedSnapshot[]> {
+export async function importHfCache (store: Pick<Repo, 'add' | 'setRef' | 'resolve'>, scan: HfCacheScan, options: AbortOptions & ProgressOptions & { onSnapshot?: (s: HfImportedSnapshot) => void } = {}): Promise<HfImportedSnapshot[]> {
   const out: HfImportedSnapshot[] = []
   for (const s of scan.snapshots) {
+    const existing = await taggedCommit(store, s.repo, s.revision)
+    if (existing != null) {
+      const imported: HfImportedSnapshot = { repo: existing.repo, revision: s.revision, tag: s.revision, commit: existing.commit, alreadyImported: true, result: null }
+      options.onSnapshot?.(imported)
+      out.push(imported)
+      continue
+    }
     const result = await store.add(s.repo, s.dir, {
       branch: 'main',
       message: `import from the Hugging Face cache: ${s.hubId} revision ${s.revision}${s.refs.length > 0 ? ` (${s.refs.join(', ')})` : ''}`,
@@ -177,9 +191,20 @@ export async function importHfCache (store: Pick<Repo, 'add' | 'setRef'>, scan: 
       await store.setRef(s.repo, 'tags', s.revision, parseCid(result.commit))
       tag = s.revision
     }
-    const imported = { repo: result.repo, revision: s.revision, tag, result }
+    const imported: HfImportedSnapshot = { repo: result.repo, revision: s.revision, tag, commit: result.commit, alreadyImported: false, result }
     options.onSnapshot?.(imported)
     out.push(imported)
   }
   return out
+}
+
+/** The commit the revision's tag points at, if this snapshot was imported before. */
+async function taggedCommit (store: Pick<Repo, 'resolve'>, repo: string, revision: string): Promise<{ repo: string, commit: string } | null> {
+  try {
+    const r = await store.resolve(repo, revision)
+    return { repo: r.repo.full, commit: r.cid.toString() }
+  } catch (err) {
+    if (err instanceof NotFoundError) return null
+    throw err
+  }
 }

@@ -16,6 +16,7 @@ import path from 'node:path'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import type { AddResult, Repo } from '../repo/repo.js'
+import { checkRefName, parseRepoName } from '../repo/names.js'
 import { BadInputError, ErrorCode, TenpakError, fromSystemError } from '../errors.js'
 import type { AbortOptions, ProgressOptions } from '../util/options.js'
 import { figuresFromSums, type ErrorFigures } from './error-stats.js'
@@ -112,6 +113,9 @@ function localPath (root: string, repoPath: string): string {
 export async function quantizeRevision (store: RevisionStore, options: QuantizeRevisionOptions): Promise<QuantizeRevisionResult> {
   const q = options.quantizer
   if (!isNativeQuantizer(q)) throw new BadInputError(ErrorCode.BAD_ARGUMENT, `unknown quantizer ${String(q)}`)
+  // target and branch are checked before any work, so a typo costs nothing
+  const targetName = options.to != null ? parseRepoName(options.to).full : undefined
+  const branch = checkRefName(options.branch ?? (options.to != null ? 'main' : `quantized-${q}`))
   const resolved = await store.resolve(options.repo, options.rev)
   const manifest = await store.manifest(resolved)
   const models = safetensorsFiles(manifest.files)
@@ -209,8 +213,7 @@ export async function quantizeRevision (store: RevisionStore, options: QuantizeR
       copied.push(f.path)
     }
 
-    const target = options.to ?? resolved.repo.full
-    const branch = options.branch ?? (options.to != null ? 'main' : `quantized-${q}`)
+    const target = targetName ?? resolved.repo.full
     const overall = figuresFromSums(sumSq, sumErr, maxAbs, elements)
     const bytes = files.reduce((s, f) => s + f.bytes, 0)
     const originalBytes = files.reduce((s, f) => s + f.originalBytes, 0)

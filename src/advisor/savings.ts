@@ -64,7 +64,7 @@ export const DEFAULT_EGRESS_PRICE: CitedValue = {
   value: 0.09,
   unit: 'USD/GB',
   source: checked(published('Amazon S3 pricing — Data Transfer OUT From Amazon S3 To Internet, US East (N. Virginia)', 'https://aws.amazon.com/s3/pricing/',
-    'First 10 TB / Month: $0.09 per GB (the free allowance of 100 GB/month across AWS is ignored here).', '2026'),
+    'First 10 TB / Month: $0.09 per GB (the free allowance of 100 GB/month across AWS is ignored here).', '2026-11'),
   'secondary', 'The S3 pricing table was not in the stored sources; "up to 10 TB: $0.09 per GB" after a free first 100 GB is stated by wring.co ("AWS Data Transfer Pricing, 2026"), finopsforge.com and devnotes.tech.')
 }
 

@@ -20,7 +20,9 @@
 
 import { ErrorCode, TenpakError } from '../errors.js'
 import { joinPlanes, planeLength, splitPlanes } from './bytegroup.js'
-import { CodecId } from './types.js'
+import { createDeltaCodec } from './delta.js'
+import type { DeltaCodec } from './delta.js'
+import { CodecId, isDeltaCodec } from './types.js'
 import type { EncodeHint, Encoded } from './types.js'
 import { checkZstdLevel, checkZstdParams, createZstd, zstdBound } from './zstd.js'
 import type { ZstdContext, ZstdParams } from './zstd.js'
@@ -108,6 +110,8 @@ export function wordSizeForHint (hint: EncodeHint): number {
 /** Create an encoder/decoder with its own zstd contexts (one per worker thread). */
 export function createChunkCodec (): ChunkCodec {
   const zstd: ZstdContext = createZstd()
+  // Created on the first delta entry decoded.
+  let delta: DeltaCodec | undefined
   // Scratch buffers grow to the largest chunk seen and are reused, so steady
   // state encoding allocates only the returned payload.
   let grouped = new Uint8Array(0)
@@ -271,9 +275,11 @@ export function createChunkCodec (): ChunkCodec {
           trimScratch()
         }
       default:
-        throw new TenpakError(ErrorCode.CODEC, base == null
-          ? `unknown codec ${codec}`
-          : `codec ${codec} is not a standalone codec handled here`)
+        if (!isDeltaCodec(codec)) throw new TenpakError(ErrorCode.CODEC, `unknown codec ${codec}`)
+        // Delta and lossy codecs (ids ≥ 16) decode against their base chunk
+        // (delta.ts), sharing this codec's zstd contexts.
+        delta ??= createDeltaCodec({ zstd })
+        return delta.decodeDelta(codec, data, logicalLength, base)
     }
   }
 
@@ -315,12 +321,16 @@ export function encodeChunk (bytes: Uint8Array, hint: EncodeHint, options: Encod
 }
 
 /**
- * Decode a standalone pack entry (`raw`, `zstd`, `bytegroup-zstd`) to exactly
- * `logicalLength` bytes. Throws `ERR_CODEC` for an unknown codec, malformed
- * data or a length mismatch; never allocates more than `logicalLength` plus
- * scratch. For `raw` the returned array may be `data` itself. `base` is
- * accepted for the delta codecs' signature and ignored by standalone codecs.
+ * Decode a pack entry to exactly `logicalLength` bytes: the standalone codecs
+ * (`raw`, `zstd`, `bytegroup-zstd`) and every delta or lossy codec (ids ≥ 16,
+ * decoded against `base`; see delta.ts). Throws `ERR_CODEC` for an unknown
+ * codec, malformed data, a length mismatch, or a delta entry without its
+ * base; never allocates more than `logicalLength` plus scratch. For `raw` the
+ * returned array may be `data` itself. Standalone codecs ignore `base`.
  */
 export function decodeChunk (codec: number, data: Uint8Array, logicalLength: number, base?: Uint8Array): Uint8Array {
   return defaultCodec().decodeChunk(codec, data, logicalLength, base)
 }
+
+export { decodeDelta, deltaWordSize, encodeDelta } from './delta.js'
+export type { DeltaEncodeOptions, DeltaHint } from './delta.js'

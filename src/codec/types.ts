@@ -8,7 +8,21 @@ export const CodecId = {
   RAW: 0,
   ZSTD: 1,
   /** bf16/fp16/fp32 words split into byte planes, then zstd */
-  BYTEGROUP_ZSTD: 2
+  BYTEGROUP_ZSTD: 2,
+  /** XOR of the words against the base's, residual in planes or bit-length layout (delta.ts) */
+  DELTA_XOR: 16,
+  /** zigzag integer difference of the words against the base's (delta.ts) */
+  DELTA_SUB: 17,
+  /** zstd frame with the base chunk as raw-content dictionary (delta-patch.ts) */
+  DELTA_PATCH: 18,
+  /** F16/BF16 ↔ F32 cast of the base predicts the chunk; residual stored (delta.ts) */
+  DELTA_CAST: 19,
+  /** lossy: base + int8 per-block absmax-scaled delta (lossy.ts) */
+  LOSSY_INT8: 20,
+  /** lossy: base + int4 per-block absmax-scaled delta (lossy.ts) */
+  LOSSY_INT4: 21,
+  /** lossy: base ± one scale per chunk, BitDelta-style sign bits (lossy.ts) */
+  LOSSY_1BIT: 22
 } as const
 
 /** Hint given to the encoder; `wordSize` 2 or 4 enables byte grouping. */
@@ -28,4 +42,9 @@ export interface Encoded {
 /** Delta codecs (ids 16 and up) decode against a base chunk. */
 export function isDeltaCodec (codec: number): boolean {
   return codec >= 16
+}
+
+/** Lossy delta codecs: decode exactly to the *quantised* revision they were made for. */
+export function isLossyCodec (codec: number): boolean {
+  return codec >= CodecId.LOSSY_INT8 && codec <= CodecId.LOSSY_1BIT
 }

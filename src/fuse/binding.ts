@@ -137,6 +137,8 @@ export function checkFuseAvailable (opts: { device?: string, envPath?: string } 
 
 /** A mount point listed in /proc/self/mountinfo. */
 export interface MountEntry {
+  /** major:minor of the mounted filesystem (its backing-device-info name under /sys/class/bdi) */
+  device: string
   mountPoint: string
   fsType: string
   source: string
@@ -156,7 +158,7 @@ export function findMount (dir: string): MountEntry | undefined {
     const r = right.split(' ')
     if (f.length < 5) continue
     const mountPoint = unescapeMount(f[4])
-    if (mountPoint === dir) found = { mountPoint, fsType: r[0], source: unescapeMount(r[1] ?? '') }
+    if (mountPoint === dir) found = { device: f[2], mountPoint, fsType: r[0], source: unescapeMount(r[1] ?? '') }
   }
   return found
 }
@@ -192,4 +194,19 @@ export async function clearStaleMount (dir: string, opts: { probeTimeoutMs?: num
     if (r.status === 0 && findMount(dir) == null) return 'cleared'
   }
   throw new TenpakError(ErrorCode.UNSUPPORTED, `${dir} holds a stale FUSE mount that could not be removed; run: fusermount -uz ${dir}`)
+}
+
+/**
+ * Set the kernel readahead of the filesystem mounted at `dir` (its bdi's
+ * read_ahead_kb; FUSE mounts start at 128 KiB). Larger readahead lets the
+ * kernel keep several 128 KiB reads in flight for sequential readers and
+ * mmap faults. Needs root; returns the value in force, or undefined when it
+ * could not be read.
+ */
+export function setKernelReadahead (dir: string, kb: number): number | undefined {
+  const m = findMount(dir)
+  if (m == null || !/^\d+:\d+$/.test(m.device)) return undefined
+  const file = `/sys/class/bdi/${m.device}/read_ahead_kb`
+  try { fs.writeFileSync(file, String(kb)) } catch {}
+  try { return Number(fs.readFileSync(file, 'utf8').trim()) } catch { return undefined }
 }

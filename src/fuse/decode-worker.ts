@@ -1,8 +1,7 @@
 /**
  * Decode worker: turns a pack entry's stored bytes back into the chunk and
- * checks its BLAKE3 against the CID, off the thread that answers FUSE. It
- * handles standalone codecs only; entries with a delta base are decoded by
- * the main thread through BlockStore.getSync (see leaf-fetcher.ts).
+ * checks its BLAKE3 against the CID, off the thread that answers FUSE. A
+ * delta entry arrives with its decoded base (see leaf-fetcher.ts).
  */
 import { parentPort } from 'node:worker_threads'
 import { decodeChunk } from '../codec/codecs.js'
@@ -14,7 +13,7 @@ if (port != null) {
   port.on('message', (job: DecodeJob) => {
     let reply: DecodeReply
     try {
-      const out = decodeChunk(job.codec, job.data, job.logicalLength)
+      const out = decodeChunk(job.codec, job.data, job.logicalLength, job.base)
       verifyBlock(CID.decode(job.cid), out)
       // hand the bytes over without a copy when they own their buffer
       const own = out.byteOffset === 0 && out.byteLength === out.buffer.byteLength ? out : out.slice()

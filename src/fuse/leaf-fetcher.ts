@@ -10,9 +10,12 @@
  * main thread only does the positioned read of the stored bytes
  * (BlockStore.getEncoded) and hands them to a worker, which decodes and
  * checks the BLAKE3 against the CID exactly as BlockStore.getSync does.
- * Entries stored as deltas (a base chunk to resolve through the index), and
- * every entry while no worker is ready yet, are decoded on the main thread by
- * BlockStore.getSync, one per event-loop turn so other requests interleave.
+ * An entry stored as a delta first gets its base through this same fetcher
+ * (so a base shared by many deltas is decoded once and cached), then goes to
+ * a worker with the base bytes. While no worker is ready, and for any entry a
+ * worker could not decode, the main thread decodes through
+ * BlockStore.getSync, one entry per event-loop turn so other requests
+ * interleave.
  */
 import { Worker } from 'node:worker_threads'
 import type { BlockStore } from '../store/block-store.js'
@@ -29,6 +32,8 @@ export interface DecodeJob {
   /** stored (encoded) bytes */
   data: Uint8Array
   logicalLength: number
+  /** decoded base chunk of a delta entry */
+  base?: Uint8Array
 }
 
 /** A worker's answer: the verified bytes, or an error to rethrow. */
@@ -84,7 +89,14 @@ interface Job {
   key: string
   cid: CID
   priority: PriorityValue
+  /** taken off the queues: decoding, or waiting for its delta base */
   running: boolean
+  /** waiting for its delta base */
+  parked?: boolean
+  enc?: { location: { codec: number, logicalLength: number, base?: CID }, data: Uint8Array }
+  base?: Uint8Array
+  /** decode on the main thread (a worker failed on it) */
+  mainOnly?: boolean
   promise: Promise<Uint8Array>
   resolve: (b: Uint8Array) => void
   reject: (e: unknown) => void
@@ -157,6 +169,11 @@ export function createLeafFetcher (opts: LeafFetcherOptions): LeafFetcher {
         st.decodedChunks++
         st.workerChunks++
         finish(job, m.bytes)
+      } else if (m.error?.code === ErrorCode.CODEC && job.enc?.location.base != null && job.mainOnly !== true) {
+        // a delta codec the worker cannot decode: BlockStore.getSync on the main thread is authoritative
+        job.mainOnly = true
+        job.running = false
+        readQ.add(job)
       } else {
         finish(job, undefined, rebuildError(m.error ?? { name: 'Error', message: 'decode failed' }))
       }
@@ -169,6 +186,7 @@ export function createLeafFetcher (opts: LeafFetcherOptions): LeafFetcher {
       for (const [id, job] of slot.running) {
         byId.delete(id)
         job.running = false
+        job.enc = undefined // its stored bytes went to the lost worker
         readQ.add(job)
       }
       slot.running.clear()
@@ -222,38 +240,53 @@ export function createLeafFetcher (opts: LeafFetcherOptions): LeafFetcher {
     for (;;) {
       const job = nextJob()
       if (job == null) return
-      const slot = slots.find(s => s.ready && s.running.size < PER_WORKER)
       const anyReady = slots.some(s => s.ready)
-      if (slot == null) {
-        // workers busy: wait for one; no worker ready: decode here
-        if (anyReady || mainBusy) return
-        dequeue(job)
-        runMain(job)
-        continue
-      }
-      let enc: ReturnType<typeof blocks.getEncoded>
-      try {
-        enc = blocks.getEncoded(job.cid)
-      } catch (err) {
-        dequeue(job)
-        finish(job, undefined, err)
-        continue
-      }
-      if (enc.location.base != null) {
+      if (job.mainOnly === true || !anyReady) {
+        // no worker ready (or a worker failed on this entry): decode here, one per turn
         if (mainBusy) return
         dequeue(job)
         runMain(job)
+        continue
+      }
+      const slot = slots.find(s => s.ready && s.running.size < PER_WORKER)
+      if (slot == null) return // workers busy: the next reply pumps again
+      if (job.enc == null) {
+        try {
+          job.enc = blocks.getEncoded(job.cid)
+        } catch (err) {
+          dequeue(job)
+          finish(job, undefined, err)
+          continue
+        }
+      }
+      const baseCid = job.enc.location.base
+      if (baseCid != null && job.base == null) {
+        // park it until its base is decoded (through this fetcher: cached, shared, verified)
+        dequeue(job)
+        job.parked = true
+        const requeue = (): void => {
+          job.parked = false
+          job.running = false
+          if (job.priority === Priority.READ) readQ.add(job)
+          else aheadQ.add(job)
+          pump()
+        }
+        getLeaf(baseCid, job.priority).then(b => { job.base = b; requeue() }, () => { job.mainOnly = true; requeue() })
         continue
       }
       dequeue(job)
       const id = nextId++
       slot.running.set(id, job)
       byId.set(id, job)
-      const data = enc.data
+      const data = job.enc.data
       // transfer the stored bytes when they own their buffer (large reads do); copy pooled small ones
       const own = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? data : data.slice()
-      const msg: DecodeJob = { id, cid: job.cid.bytes, codec: enc.location.codec, data: own, logicalLength: enc.location.logicalLength }
+      job.enc = { location: job.enc.location, data: new Uint8Array(0) }
+      const msg: DecodeJob = { id, cid: job.cid.bytes, codec: job.enc.location.codec, data: own, logicalLength: job.enc.location.logicalLength }
+      // the base stays in the cache: it is copied, never transferred
+      if (job.base != null) msg.base = job.base
       slot.worker.postMessage(msg, [own.buffer as ArrayBuffer])
+      job.base = undefined
     }
   }
 
@@ -263,7 +296,8 @@ export function createLeafFetcher (opts: LeafFetcherOptions): LeafFetcher {
     if (job != null) {
       if (priority === Priority.READ && job.priority === Priority.AHEAD) {
         job.priority = Priority.READ
-        if (!job.running) { aheadQ.delete(job); readQ.add(job) }
+        if (!job.running) { aheadQ.delete(job); readQ.add(job) } else if (job.parked === true && job.enc?.location.base != null) request(job.enc.location.base, Priority.READ)
+        pump()
       }
       return job
     }
@@ -280,16 +314,18 @@ export function createLeafFetcher (opts: LeafFetcherOptions): LeafFetcher {
     return job
   }
 
+  const getLeaf = async (cid: CID, priority: PriorityValue): Promise<Uint8Array> => {
+    if (closed) throw new TenpakError(ErrorCode.ABORTED, 'the mount is closing')
+    const hit = cache.get(cid.toString())
+    if (hit != null) return hit
+    return await request(cid, priority).promise
+  }
+
   for (let i = 0; i < opts.decodeThreads; i++) startWorker()
 
   return {
     cached: (cid) => cache.get(cid.toString()),
-    async get (cid, priority = Priority.READ) {
-      if (closed) throw new TenpakError(ErrorCode.ABORTED, 'the mount is closing')
-      const hit = cache.get(cid.toString())
-      if (hit != null) return hit
-      return await request(cid, priority).promise
-    },
+    get: async (cid, priority = Priority.READ) => await getLeaf(cid, priority),
     prefetch (cid) {
       if (closed) return
       const key = cid.toString()

@@ -25,7 +25,7 @@ import { ChunkCache, type ChunkCacheStats } from './chunk-cache.js'
 import { createLeafFetcher, type FetcherStats } from './leaf-fetcher.js'
 import { createNamespace, type MountNode, type FileNode } from './namespace.js'
 import { readInto, newReadState, type ReadState } from './file-reader.js'
-import { loadFuseBinding, checkFuseAvailable, clearStaleMount, type FuseClass, type FuseOps, type FuseStat, type FuseInstance, type FuseOptions } from './binding.js'
+import { loadFuseBinding, checkFuseAvailable, clearStaleMount, setKernelReadahead, type FuseClass, type FuseOps, type FuseStat, type FuseInstance, type FuseOptions } from './binding.js'
 
 /** Options for {@link mountStore}. */
 export interface MountOptions {
@@ -43,6 +43,11 @@ export interface MountOptions {
   autoUnmount?: boolean
   /** the FUSE device checked before mounting (default /dev/fuse) */
   fuseDevice?: string
+  /**
+   * kernel readahead for the mount in KiB (default 1024; FUSE starts at 128).
+   * Set through /sys/class/bdi, so it needs root; elsewhere it stays as it is.
+   */
+  kernelReadaheadKb?: number
   /** libfuse debug output on stderr */
   debug?: boolean
   /** called for failures answered with EIO (the mount never prints) */
@@ -69,6 +74,8 @@ export interface MountHandle {
   readonly dir: string
   /** whether a stale mount was found at `dir` and cleared first */
   readonly clearedStale: boolean
+  /** the kernel readahead in force for the mount, KiB (undefined if unknown) */
+  readonly kernelReadaheadKb: number | undefined
   stats: () => MountStats
   /** unmount (lazily, so busy files do not block it) and stop the decode workers; idempotent */
   unmount: () => Promise<void>
@@ -214,10 +221,12 @@ export async function mountStore (repo: Repo, dir: string, opts: MountOptions = 
     throw new TenpakError(ErrorCode.UNSUPPORTED, `mounting ${mnt} failed: ${(err as Error).message}; check that FUSE works here (apt-get install fuse3 libfuse2, /dev/fuse present, root or the fuse group) and that ${mnt} is not in use`, { cause: err })
   }
 
+  const kernelReadaheadKb = setKernelReadahead(mnt, opts.kernelReadaheadKb ?? 1024)
   let unmounting: Promise<void> | undefined
   return {
     dir: mnt,
     clearedStale: cleared === 'cleared',
+    kernelReadaheadKb,
     stats: () => ({ reads, servedBytes, openFiles: handles.size, peakConcurrentReads: peak, fetcher: fetcher.stats(), cache: cache.stats() }),
     async unmount () {
       unmounting ??= (async () => {

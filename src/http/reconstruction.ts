@@ -4,7 +4,7 @@
  * pack + byte range that holds its stored form — and pack bytes and decoded
  * chunks are served by immutable, range-capable URLs. A client rebuilds any
  * range from `/v1/reconstructions` + `/v1/packs` alone, verifying each chunk
- * against its CID. The JSON shape is in docs/formats.md ("Reconstruction").
+ * against its CID. The JSON shape (v1) is in docs/deploy.md ("Reconstruction format").
  */
 import { createHash } from 'node:crypto'
 import { packObjectKey } from '../store/block-store.js'

@@ -82,7 +82,6 @@ t.test('csv without a newline is all header; a header-only csv has no records', 
 
 t.test('everything else is one bytes segment', async t => {
   for (const rel of [
-    'models/mediapipe-palm_detection_full-repack/base.palm_detection_full.2021-11-03.tflite',
     'datasets/debian-wordlists/british-english',
     'datasets/vega-flights-subsets/flights-2k.json'
   ]) {
@@ -90,6 +89,10 @@ t.test('everything else is one bytes segment', async t => {
     const layout = await detectLayout(rel, file.subarray(0, 1024), file.length, async () => t.fail('no read') as never)
     t.same(layout, { format: 'bytes', segments: [{ start: 0, end: file.length, kind: 'bytes' }] }, rel)
   }
+  t.equal(formatForName('m.GGUF'), 'gguf')
+  t.equal(formatForName('dir/model.onnx'), 'onnx')
+  t.equal(formatForName('palm.tflite'), 'tflite')
+  t.equal(formatForName('model.onnx_data'), 'bytes', 'external data is laid out only with the model\'s tensors')
   t.equal(formatForName('.csv'), 'bytes', 'a dotfile has no extension')
   t.equal(formatForName('dir.csv/file'), 'bytes', 'only the last path component counts')
   t.equal(formatForName('a.jsonl.gz'), 'bytes')

@@ -154,7 +154,7 @@ if (reason != null) {
     const second = await repo.add('datasets/org/live', v2)
     t.not(second.commit, first.commit)
     let seen = ''
-    const deadline = Date.now() + 15_000
+    const deadline = Date.now() + 60_000
     while (Date.now() < deadline) {
       seen = (await run('cat', [join(live, 'a.txt')])).stdout
       if (seen === 'version two\n') break

@@ -56,3 +56,23 @@ export async function get (url: string, init: RequestInit = {}): Promise<{ statu
   const body = Buffer.from(await r.arrayBuffer())
   return { status: r.status, headers: r.headers, body }
 }
+
+/**
+ * Two successive training checkpoints of the corpus, added as
+ * `models/corpus/ckpt-base` and `models/corpus/ckpt-tuned` (the second stored
+ * as deltas of the first), each holding `adapter_model.safetensors`.
+ */
+export async function addDeltaPair (t: Host, repo: Repo): Promise<{ file: string, tuned: Buffer, deltaLogicalBytes: number }> {
+  const { mkdtempSync, copyFileSync, rmSync, readFileSync } = await import('node:fs')
+  const { tmpdir } = await import('node:os')
+  const src = corpusFolder(CORPUS_REPOS['models/corpus/peft'])
+  const file = 'adapter_model.safetensors'
+  const a = mkdtempSync(join(tmpdir(), 'tenpak-ckpt-a-'))
+  const b = mkdtempSync(join(tmpdir(), 'tenpak-ckpt-b-'))
+  t.teardown(() => { rmSync(a, { recursive: true, force: true }); rmSync(b, { recursive: true, force: true }) })
+  copyFileSync(join(src, 'checkpoint-2070.adapter_model.safetensors'), join(a, file))
+  copyFileSync(join(src, 'checkpoint-2300.adapter_model.safetensors'), join(b, file))
+  await repo.add('models/corpus/ckpt-base', a)
+  const r = await repo.add('models/corpus/ckpt-tuned', b, { base: 'models/corpus/ckpt-base' } as never) as { deltaLogicalBytes?: number }
+  return { file, tuned: readFileSync(join(b, file)), deltaLogicalBytes: r.deltaLogicalBytes ?? 0 }
+}

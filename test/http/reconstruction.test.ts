@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { decodeChunk } from '../../src/codec/codecs.js'
 import { parseCid, verifyBlock } from '../../src/hash/cid.js'
 import type { Reconstruction, StoredChunk } from '../../src/http/reconstruction.js'
-import { corpusServer, corpusFolder, CORPUS_REPOS, get } from './helpers.js'
+import { corpusServer, corpusFolder, CORPUS_REPOS, get, addDeltaPair } from './helpers.js'
 
 /**
  * An independent client: rebuilds bytes [start, end) of a file from
@@ -59,6 +59,16 @@ t.test('a client using only /v1/reconstructions and /v1/packs rebuilds corpus fi
       }
     })
   }
+
+  t.test('a fine-tune stored as deltas: the client fetches and applies the bases', async t => {
+    const { url, repo } = await corpusServer(t, { repos: [] })
+    const pair = await addDeltaPair(t, repo)
+    const f = await repo.stat('models/corpus/ckpt-tuned', 'main', pair.file)
+    const rec = JSON.parse((await get(`${url}/v1/reconstructions/${f.cid.toString()}`)).body.toString()) as Reconstruction
+    t.ok(rec.terms.some(x => x.base != null && rec.bases[x.base] != null), 'delta terms name bases that the answer describes')
+    const whole = await rebuild(url, f.cid.toString())
+    t.ok(whole.bytes.equals(pair.tuned), 'fine-tune rebuilt byte-for-byte from packs')
+  })
 
   t.test('terms describe the chunks; packs and chunks are immutable', async t => {
     const f = await repo.stat('models/corpus/peft', 'main', 'checkpoint-1610.adapter_model.safetensors')

@@ -35,14 +35,15 @@ t.test('writes need a valid bearer token; a branch moves with compare-and-swap',
   t.match(await put({ commit: other.toString() }, { ...auth, 'if-match': '"bafyreistale"' }), { status: 412 }, 'stale If-Match')
   t.match(await put('not json', auth), { status: 400 })
   t.match(await put({ commit: 'bafkr4ibwoi7pbh7xvdtb2fh4bksvb343ukc4xjkx65zwwyd44ftncvsaaa' }, auth), { status: 404 }, 'unknown commit')
-  t.match(await put({ commit: other.toString() }, auth, '..'), { status: 400 }, 'bad branch name')
+  t.match(await put({ commit: other.toString() }, auth, 'x.lock'), { status: 400 }, 'bad branch name')
   t.match(await put({ commit: other.toString() }, { ...auth, 'if-none-match': '*' }), { status: 412 }, 'create-only on an existing branch')
   t.match(await put({ commit: other.toString() }, { ...auth, 'if-match': `"${head.toString()}"` }), { status: 200, json: { commit: other.toString(), previous: head.toString() } })
   t.equal((await repo.resolve('datasets/corpus/wordlists')).cid.toString(), other.toString(), 'the branch moved')
-  const r = await get(`${url}/datasets/corpus/wordlists/resolve/main/test-socratic.jsonl`, { method: 'HEAD' })
+  const r = await get(`${url}/datasets/corpus/wordlists/resolve/main/test_socratic.jsonl`, { method: 'HEAD' })
   t.equal(r.headers.get('x-repo-commit'), commitHex(other), 'reads see the move at once')
-  t.match(await put({ commit: commitHex(head) }, { ...auth, 'if-match': `"${commitHex(other)}"` }), { status: 200 }, 'back, by 40-hex ids')
-  t.match(await put({ commit: head.toString() }, { ...auth, 'if-none-match': '*' }, 'feature/x'), { status: 201 }, 'a new branch')
+  t.match(await put({ commit: commitHex(other) }, { ...auth, 'if-none-match': '*' }, 'feature/x'), { status: 201 }, 'a new branch, named by a 40-hex commit id')
+  t.match(await put({ commit: head.toString() }, { ...auth, 'if-match': `"${commitHex(other)}"` }), { status: 200 }, 'back, with If-Match on the 40-hex id')
+  t.match(await put({ commit: commitHex(head).replace(/^./, c => c === '0' ? '1' : '0') }, auth), { status: 404 }, 'an unknown 40-hex commit')
   const refs = JSON.parse((await get(`${url}/api/datasets/corpus/wordlists/refs`)).body.toString())
   t.same(refs.branches.map((b: { name: string }) => b.name).sort(), ['feature/x', 'main'])
 })
@@ -57,7 +58,7 @@ t.test('with no tokens configured every write is refused', async t => {
 
 t.test('traversal, over-long and malformed requests get 4xx and the server keeps serving', async t => {
   const { url } = await corpusServer(t, { repos: ['datasets/corpus/gsm8k'] })
-  const file = '/datasets/corpus/gsm8k/resolve/main/test-socratic.jsonl'
+  const file = '/datasets/corpus/gsm8k/resolve/main/test_socratic.jsonl'
   const req = (target: string, headers = ''): string => `GET ${target} HTTP/1.1\r\nHost: x\r\n${headers}Connection: close\r\n\r\n`
   const cases: Array<[string, string, number]> = [
     ['dot-dot in a file path', req('/datasets/corpus/gsm8k/resolve/main/../../../../etc/passwd'), 400],

@@ -2,14 +2,17 @@
 /**
  * tenpak serve vs nginx, same 1 GiB file, same loopback, same client, one run.
  *
- * Phases, per server: full GETs with 1 and 64 concurrent clients, then 1 MiB
- * random ranges with 1 and 64 concurrent clients (time-bounded). Prints
- * throughput (MB/s), p50/p99 latency, errors, and tenpak/nginx ratios; writes
- * the numbers as JSON too. Every response is checked for status and length;
+ * Phases, alternating servers: full GETs with 1 client (--full requests) and
+ * with 64 concurrent clients (64 downloads of the whole file, stopped after
+ * --full64-seconds: throughput counts every byte moved, latency only the
+ * downloads that finished, time-to-first-byte all of them), then 1 MiB random
+ * ranges with 1 and 64 concurrent clients for --duration seconds. Prints
+ * throughput (MB/s), p50/p99 latency and TTFB, errors, and tenpak/nginx
+ * ratios; writes the numbers as JSON too. Every response is checked for status and length;
  * range bodies are compared with the source file on a sample.
  *
  *   node scripts/bench/serve/run.mjs [--size 1GiB] [--dir /tmp/tenpak-bench-serve]
- *     [--cache 1536MiB] [--duration 10] [--full 3] [--full64 64] [--json out.json]
+ *     [--cache 1536MiB] [--duration 10] [--full 3] [--full64-seconds 60] [--json out.json]
  *
  * Needs nginx (scripts/install-bench-deps.sh installs it) and a built dist/.
  * Only loopback addresses are used; every loop is bounded in count and time.
@@ -29,7 +32,7 @@ const { values: opt } = parseArgs({
     cache: { type: 'string', default: '1536MiB' },
     duration: { type: 'string', default: '10' },
     full: { type: 'string', default: '3' },
-    full64: { type: 'string', default: '64' },
+    'full64-seconds': { type: 'string', default: '60' },
     json: { type: 'string' },
     'tenpak-port': { type: 'string', default: '7481' },
     'nginx-port': { type: 'string', default: '7482' }
@@ -116,16 +119,20 @@ http {
 }
 
 // 3. the client
-function request (agent, url, headers = {}, keep) {
+function request (agent, url, headers = {}, keep, live) {
   return new Promise((resolve, reject) => {
     const t0 = performance.now()
     const req = http.get(url, { agent, headers }, res => {
+      const ttfb = performance.now() - t0
       let n = 0
       const parts = keep ? [] : undefined
-      res.on('data', c => { n += c.length; parts?.push(c) })
-      res.on('end', () => resolve({ status: res.statusCode, bytes: n, ms: performance.now() - t0, body: parts && Buffer.concat(parts) }))
+      res.on('data', c => { n += c.length; if (live != null) live.bytes += c.length; parts?.push(c) })
+      res.on('end', () => resolve({ status: res.statusCode, bytes: n, ms: performance.now() - t0, ttfb, body: parts && Buffer.concat(parts) }))
       res.on('error', reject)
+      res.on('aborted', () => reject(Object.assign(new Error('aborted'), { aborted: true })))
     })
+    if (live != null) live.reqs.add(req)
+    req.on('close', () => live?.reqs.delete(req))
     req.on('error', reject)
     req.setTimeout(600_000, () => req.destroy(new Error('timeout')))
   })
@@ -134,18 +141,22 @@ function request (agent, url, headers = {}, keep) {
 const fd = fs.openSync(file, 'r')
 const expect = (start, len) => { const b = Buffer.allocUnsafe(len); fs.readSync(fd, b, 0, len, start); return b }
 
-async function phase (name, url, { concurrency, ranged, count, until }) {
+async function phase (name, url, { concurrency, ranged, count, until, deadline }) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency })
   const lat = []
-  let bytes = 0
+  const ttfb = []
+  const live = { bytes: 0, reqs: new Set() }
   let errors = 0
   let issued = 0
+  let stopped = false
   let rng = 12345
   const rand = () => { rng = (rng * 1103515245 + 12345) & 0x7fffffff; return rng / 0x7fffffff }
   const t0 = performance.now()
+  // a time-bounded phase of long downloads: stop them all at the deadline, count the bytes they moved
+  const timer = deadline != null ? setTimeout(() => { stopped = true; for (const r of live.reqs) r.destroy() }, deadline) : undefined
   const worker = async () => {
     for (;;) {
-      if (count != null ? issued >= count : performance.now() - t0 >= until) return
+      if (stopped || (count != null ? issued >= count : performance.now() - t0 >= until)) return
       const i = issued++
       let headers = {}
       let start = 0
@@ -157,49 +168,52 @@ async function phase (name, url, { concurrency, ranged, count, until }) {
       }
       const check = ranged && i % 16 === 0
       try {
-        const r = await request(agent, url, headers, check)
+        const r = await request(agent, url, headers, check, live)
         if (r.status !== (ranged ? 206 : 200) || r.bytes !== len || (check && !r.body.equals(expect(start, len)))) errors++
-        bytes += r.bytes
         lat.push(r.ms)
-      } catch { errors++ }
+        ttfb.push(r.ttfb)
+      } catch { if (!stopped) errors++ }
     }
   }
   await Promise.all(Array.from({ length: concurrency }, worker))
+  clearTimeout(timer)
   const secs = (performance.now() - t0) / 1000
   agent.destroy()
-  lat.sort((a, b) => a - b)
-  const pct = p => lat.length === 0 ? NaN : lat[Math.min(lat.length - 1, Math.floor(p * lat.length))]
-  const out = { name, requests: lat.length, errors, MBps: bytes / 1e6 / secs, p50ms: pct(0.5), p99ms: pct(0.99) }
-  console.error(`  ${name.padEnd(22)} ${out.MBps.toFixed(0).padStart(6)} MB/s  p50 ${out.p50ms.toFixed(1).padStart(8)} ms  p99 ${out.p99ms.toFixed(1).padStart(8)} ms  ${out.requests} req  ${errors} errors`)
+  const pct = (a, p) => { a.sort((x, y) => x - y); return a.length === 0 ? NaN : a[Math.min(a.length - 1, Math.floor(p * a.length))] }
+  const out = { name, requests: lat.length, errors, MBps: live.bytes / 1e6 / secs, p50ms: pct(lat, 0.5), p99ms: pct(lat, 0.99), ttfbP50ms: pct(ttfb, 0.5), ttfbP99ms: pct(ttfb, 0.99) }
+  console.error(`  ${name.padEnd(18)} ${url.includes('/resolve/') ? 'tenpak' : 'nginx '} ${out.MBps.toFixed(0).padStart(6)} MB/s  p50 ${out.p50ms.toFixed(1).padStart(8)} ms  p99 ${out.p99ms.toFixed(1).padStart(8)} ms  ttfb p50/p99 ${out.ttfbP50ms.toFixed(1)}/${out.ttfbP99ms.toFixed(1)} ms  ${out.requests} done  ${errors} errors`)
   return out
 }
 
-async function suite (label, url) {
-  console.error(`${label}: ${url}`)
-  // warm: the page cache for nginx, the decoded-chunk cache for tenpak
-  await request(new http.Agent(), url)
-  await request(new http.Agent(), url)
-  return [
-    await phase('full GET c=1', url, { concurrency: 1, count: Number(opt.full) }),
-    await phase('full GET c=64', url, { concurrency: 64, count: Number(opt.full64) }),
-    await phase('1 MiB range c=1', url, { concurrency: 1, ranged: true, until: duration }),
-    await phase('1 MiB range c=64', url, { concurrency: 64, ranged: true, until: duration })
-  ]
-}
+// Phases alternate between the servers (tenpak, then nginx, per phase) so that
+// background load on the machine biases neither side.
+const PHASES = [
+  ['full GET c=1', { concurrency: 1, count: Number(opt.full) }],
+  ['full GET c=64', { concurrency: 64, count: 64, deadline: Number(opt['full64-seconds']) * 1000 }],
+  ['1 MiB range c=1', { concurrency: 1, ranged: true, until: duration }],
+  ['1 MiB range c=64', { concurrency: 64, ranged: true, until: duration }]
+]
 
-const tenpakUrl = await startTenpak()
-const nginxUrl = await startNginx()
-const tp = await suite('tenpak', `${tenpakUrl}/bench/model/resolve/main/model.safetensors`)
-const ng = await suite('nginx', `${nginxUrl}/model.safetensors`)
-const health = JSON.parse((await request(new http.Agent(), `${tenpakUrl}/healthz`, {}, true)).body.toString())
+const tenpakUrl = (await startTenpak()) + '/bench/model/resolve/main/model.safetensors'
+const nginxUrl = (await startNginx()) + '/model.safetensors'
+// warm: the page cache for nginx, the decoded-chunk cache for tenpak
+for (const u of [tenpakUrl, nginxUrl]) { await request(new http.Agent(), u); await request(new http.Agent(), u) }
+const tp = []
+const ng = []
+for (const [name, p] of PHASES) {
+  tp.push(await phase(name, tenpakUrl, p))
+  ng.push(await phase(name, nginxUrl, p))
+}
+const health = JSON.parse((await request(new http.Agent(), tenpakUrl.replace(/\/bench\/.*/, '/healthz'), {}, true)).body.toString())
 stopAll()
 
 const rows = tp.map((t, i) => ({ phase: t.name, tenpak: t, nginx: ng[i], ratio: t.MBps / ng[i].MBps }))
 console.log(`\ntenpak serve vs nginx ${spawnSync(nginxBin, ['-v'], { encoding: 'utf8' }).stderr.trim().replace('nginx version: ', '')}, ${(size / 2 ** 30).toFixed(2)} GiB bf16 safetensors, loopback, cache ${opt.cache}, node ${process.version}`)
-console.log('| phase | tenpak MB/s | nginx MB/s | ratio | tenpak p50 / p99 ms | nginx p50 / p99 ms | errors (tenpak/nginx) |')
-console.log('|---|---:|---:|---:|---:|---:|---:|')
+console.log('| phase | tenpak MB/s | nginx MB/s | ratio | tenpak p50 / p99 ms | nginx p50 / p99 ms | tenpak TTFB p50 / p99 | nginx TTFB p50 / p99 | done (t/n) | errors (t/n) |')
+console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
+const f = x => Number.isNaN(x) ? '–' : x.toFixed(1)
 for (const r of rows) {
-  console.log(`| ${r.phase} | ${r.tenpak.MBps.toFixed(0)} | ${r.nginx.MBps.toFixed(0)} | ${r.ratio.toFixed(2)}× | ${r.tenpak.p50ms.toFixed(1)} / ${r.tenpak.p99ms.toFixed(1)} | ${r.nginx.p50ms.toFixed(1)} / ${r.nginx.p99ms.toFixed(1)} | ${r.tenpak.errors}/${r.nginx.errors} |`)
+  console.log(`| ${r.phase} | ${r.tenpak.MBps.toFixed(0)} | ${r.nginx.MBps.toFixed(0)} | ${r.ratio.toFixed(2)}× | ${f(r.tenpak.p50ms)} / ${f(r.tenpak.p99ms)} | ${f(r.nginx.p50ms)} / ${f(r.nginx.p99ms)} | ${f(r.tenpak.ttfbP50ms)} / ${f(r.tenpak.ttfbP99ms)} | ${f(r.nginx.ttfbP50ms)} / ${f(r.nginx.ttfbP99ms)} | ${r.tenpak.requests}/${r.nginx.requests} | ${r.tenpak.errors}/${r.nginx.errors} |`)
 }
 console.log(`tenpak decoded-chunk cache: ${JSON.stringify(health.cache)}`)
 if (opt.json != null) fs.writeFileSync(opt.json, JSON.stringify({ size, cache: opt.cache, rows, cacheStats: health.cache }, null, 2))

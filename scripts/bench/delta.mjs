@@ -1,0 +1,414 @@
+/**
+ * Delta codec benchmark (issue 3, "Must show 3"): on every model pair of the
+ * corpus, in one run and side by side, the size and compress/decompress MB/s
+ * of
+ *   - tenpak's per-piece delta codecs (src/codec/delta.ts) with the pairing
+ *     tenpak does: safetensors/TFLite tensor tables, tensors paired by name
+ *     (then by element count in order when renamed), piece i ↔ piece i
+ *     (131072 elements per piece), every piece stored as the smallest of
+ *     duplicate (0 bytes), delta and standalone (encodeChunk); the non-tensor
+ *     bytes cut into 128 KiB pieces, each patched against the base's piece of
+ *     the same index;
+ *   - tenpak without a parser (TFLite rows): fixed 128 KiB pieces paired by
+ *     offset, delta-patch or standalone, whichever is smaller;
+ *   - `zstd -19 --long=27 --patch-from`, `zstd -3 --patch-from`,
+ *     `xdelta3 -9 -e -s` (CLIs, wall time incl. process start);
+ *   - BitX-style XOR against the base + 4 byte planes + zstd -19, whole file
+ *     (same-length pairs only);
+ *   - plain `zstd -19` of the derived file, for reference.
+ * MB/s are of derived (fine-tune) bytes. In-process timings take each
+ * piece's fastest of --repeat runs (the machine is shared; noise only adds
+ * time); CLI timings the fastest of --repeat runs. Nothing is gated on
+ * absolute times (CONVENTIONS.md §9).
+ *
+ * Usage: scripts/bench/delta [--quick] [--repeat N] [--only REGEX] [--json]
+ * (that launcher runs this file under tap's TypeScript loader).
+ */
+
+import { spawnSync } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
+
+const { values: opt } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    repeat: { type: 'string' },
+    only: { type: 'string' },
+    json: { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false }
+  }
+})
+if (opt.help) {
+  console.log('usage: scripts/bench/delta [--quick] [--repeat N] [--only REGEX] [--json]\n(see the header of this file)')
+  process.exit(0)
+}
+const REPEAT = opt.repeat != null ? Math.max(1, Number(opt.repeat)) : (opt.quick ? 1 : 3)
+const ONLY = opt.only != null ? new RegExp(opt.only) : null
+
+const src = (p) => import(new URL(`../../${p}`, import.meta.url).href)
+const { createChunkCodec } = await src('src/codec/codecs.js')
+const { createDeltaCodec } = await src('src/codec/delta.js')
+const { CodecId } = await src('src/codec/types.js')
+const { createZstd } = await src('src/codec/zstd.js')
+const { splitPlanes, joinPlanes } = await src('src/codec/bytegroup.js')
+const { parseTflite } = await src('src/formats/tflite.js')
+const { readAtBytes } = await src('src/formats/read-at.js')
+const { castSafetensorsToBf16, parseSafetensorsHeader } = await src('test/helpers/bf16.js')
+
+const CORPUS = resolve(ROOT, '../shared/corpus/models')
+if (!existsSync(CORPUS)) {
+  console.log(`*** SKIPPED: corpus not found at ${CORPUS} ***`)
+  process.exit(0)
+}
+
+const PIECE_ELEMENTS = 131072
+const REST_PIECE = 128 * 1024
+const cc = createChunkCodec()
+const dc = createDeltaCodec()
+const zstd = createZstd()
+const TMP = mkdtempSync(join(tmpdir(), 'tenpak-bench-delta-'))
+process.on('exit', () => rmSync(TMP, { recursive: true, force: true }))
+
+function have (cmd) {
+  return spawnSync(cmd, ['-V'], { stdio: 'ignore' }).error == null
+}
+const HAVE = { zstd: have('zstd'), xdelta3: have('xdelta3') }
+for (const [k, v] of Object.entries(HAVE)) if (!v) console.log(`*** SKIPPED: ${k} not found: no ${k} columns (scripts/install-bench-deps.sh) ***`)
+
+const read = (p) => new Uint8Array(readFileSync(p))
+const now = () => process.hrtime.bigint()
+const secs = (t0) => Number(process.hrtime.bigint() - t0) / 1e9
+const sha = (b) => createHash('sha1').update(b).digest('hex')
+const equal = (a, b) => a.length === b.length && Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.length), Buffer.from(b.buffer, b.byteOffset, b.length)) === 0
+
+// ---- cutting files into paired pieces -----------------------------------------
+
+/** Tensor table of a safetensors buffer, with absolute offsets. */
+function safetensorsTensors (buf) {
+  const h = parseSafetensorsHeader(buf)
+  return h.tensors.map(t => ({ name: t.name, dtype: t.dtype, shape: t.shape, start: h.dataStart + t.data_offsets[0], end: h.dataStart + t.data_offsets[1] }))
+}
+
+function elementSize (t) {
+  const n = t.shape.reduce((a, b) => a * b, 1)
+  return n > 0 ? (t.end - t.start) / n : 0
+}
+
+/**
+ * Pair derived tensors with base tensors: by name, then the remaining ones by
+ * element count in file order (renamed tensors). Returns Map derivedName → base tensor.
+ */
+function pairTensors (dt, bt) {
+  const byName = new Map(bt.map(t => [t.name, t]))
+  const used = new Set()
+  const pairs = new Map()
+  for (const t of dt) {
+    const b = byName.get(t.name)
+    if (b != null) { pairs.set(t.name, b); used.add(b.name) }
+  }
+  const count = (t) => t.shape.reduce((a, b) => a * b, 1)
+  const pool = bt.filter(t => !used.has(t.name))
+  for (const t of dt) {
+    if (pairs.has(t.name)) continue
+    const i = pool.findIndex(b => count(b) === count(t))
+    if (i >= 0) { pairs.set(t.name, pool[i]); pool.splice(i, 1) }
+  }
+  return pairs
+}
+
+/** Cut `buf` into keyed pieces: tensor pieces keyed by (paired) tensor name, the rest by index. */
+function cut (buf, tensors, rename = (t) => t.name) {
+  const out = []
+  const rest = []
+  let pos = 0
+  for (const t of tensors) {
+    if (t.start > pos) rest.push(buf.subarray(pos, t.start))
+    pos = Math.max(pos, t.end)
+    const es = elementSize(t)
+    const size = es > 0 && Number.isInteger(es) ? PIECE_ELEMENTS * es : REST_PIECE
+    for (let o = t.start, i = 0; o < t.end; o += size, i++) {
+      out.push({ key: `t:${rename(t)}:${i}`, bytes: buf.subarray(o, Math.min(t.end, o + size)), kind: 'tensor', dtype: t.dtype })
+    }
+  }
+  if (pos < buf.length) rest.push(buf.subarray(pos))
+  const restBytes = Buffer.concat(rest)
+  for (let o = 0, i = 0; o < restBytes.length; o += REST_PIECE, i++) {
+    out.push({ key: `r:${i}`, bytes: new Uint8Array(restBytes.subarray(o, o + REST_PIECE)), kind: o === 0 ? 'header' : 'bytes' })
+  }
+  return out
+}
+
+/** Fixed 128 KiB pieces by offset: the fallback for formats tenpak cannot parse. */
+function cutFixed (buf) {
+  const out = []
+  for (let o = 0, i = 0; o < buf.length; o += REST_PIECE, i++) out.push({ key: `f:${i}`, bytes: buf.subarray(o, o + REST_PIECE), kind: 'bytes' })
+  return out
+}
+
+async function tensorsOf (buf, format) {
+  if (format === 'tflite') {
+    const layout = await parseTflite(readAtBytes(buf), buf.length)
+    return layout.tensors.slice().sort((a, b) => a.start - b.start)
+  }
+  return safetensorsTensors(buf).sort((a, b) => a.start - b.start)
+}
+
+/** Paired pieces of (base, derived) for tenpak's tensor-aware path. */
+async function pairPieces (base, derived, format) {
+  if (format === 'fixed') return { bp: cutFixed(base), dp: cutFixed(derived) }
+  const bt = await tensorsOf(base, format)
+  const dt = await tensorsOf(derived, format)
+  const pairs = pairTensors(dt, bt)
+  const bp = cut(base, bt)
+  const dp = cut(derived, dt, (t) => pairs.get(t.name)?.name ?? `(new)${t.name}`)
+  // the base dtype of each tensor, for casts
+  const baseDtype = new Map(bt.map(t => [t.name, t.dtype]))
+  for (const p of dp) {
+    if (p.kind !== 'tensor') continue
+    const name = p.key.slice(2, p.key.lastIndexOf(':'))
+    p.baseDtype = baseDtype.get(name)
+  }
+  return { bp, dp }
+}
+
+// ---- tenpak -----------------------------------------------------------------
+
+function encodePiece (p, base, dupes) {
+  if (dupes.has(sha(p.bytes))) return { codec: -1, data: new Uint8Array(0) } // duplicate: stored once already
+  const hint = p.kind === 'tensor' ? { kind: 'tensor', dtype: p.dtype } : { kind: p.kind }
+  const alone = cc.encodeChunk(p.bytes, hint)
+  if (base == null) return alone
+  const delta = dc.encodeDelta(p.bytes, base, { ...hint, baseDtype: p.baseDtype })
+  return delta != null && delta.data.length < alone.data.length ? delta : alone
+}
+
+/** Encode, decode and check every derived piece against its paired base piece. */
+function runTenpak (bp, dp, { standaloneOnly = false } = {}) {
+  const baseByKey = new Map(bp.map(p => [p.key, p.bytes]))
+  const dupes = standaloneOnly ? new Set() : new Set(bp.map(p => sha(p.bytes)))
+  let stored = 0
+  let tEnc = 0
+  let tDec = 0
+  let bytes = 0
+  const mix = {}
+  for (const p of dp) {
+    const base = standaloneOnly ? undefined : baseByKey.get(p.key)
+    let e
+    let best = Infinity
+    for (let r = 0; r < REPEAT; r++) {
+      const t = now()
+      e = encodePiece(p, base, dupes)
+      best = Math.min(best, secs(t))
+    }
+    tEnc += best
+    bytes += p.bytes.length
+    stored += e.data.length
+    const name = e.codec === -1 ? 'dup' : (Object.entries(CodecId).find(([, v]) => v === e.codec)?.[0] ?? String(e.codec)).toLowerCase()
+    mix[name] = (mix[name] ?? 0) + 1
+    if (e.codec === -1) continue
+    best = Infinity
+    let back
+    for (let r = 0; r < Math.max(REPEAT, 2); r++) {
+      const t = now()
+      back = cc.decodeChunk(e.codec, e.data, p.bytes.length, base)
+      best = Math.min(best, secs(t))
+    }
+    tDec += best
+    if (!equal(back, p.bytes)) throw new Error(`round trip failed for ${p.key} (codec ${e.codec})`)
+  }
+  return { size: stored, enc: bytes / tEnc / 1e6, dec: bytes / tDec / 1e6, mix }
+}
+
+// ---- peers ------------------------------------------------------------------
+
+function timeCli (args) {
+  let best = Infinity
+  for (let r = 0; r < REPEAT; r++) {
+    const t = now()
+    const res = spawnSync(args[0], args.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] })
+    const s = secs(t)
+    if (res.status !== 0) throw new Error(`${args.join(' ')} failed: ${res.stderr}`)
+    best = Math.min(best, s)
+  }
+  return best
+}
+
+/** A CLI delta: compress and decompress commands, size of the patch, MB/s, checked. */
+function runCli (kind, basePath, derivedPath, size) {
+  const out = join(TMP, `${kind}.patch`)
+  const back = join(TMP, `${kind}.out`)
+  let c, d
+  if (kind === 'zstd19') {
+    c = ['zstd', '-q', '-f', '-19', '--long=27', `--patch-from=${basePath}`, derivedPath, '-o', out]
+    d = ['zstd', '-q', '-f', '-d', '--long=27', `--patch-from=${basePath}`, out, '-o', back]
+  } else if (kind === 'zstd3') {
+    c = ['zstd', '-q', '-f', '-3', `--patch-from=${basePath}`, derivedPath, '-o', out]
+    d = ['zstd', '-q', '-f', '-d', `--patch-from=${basePath}`, out, '-o', back]
+  } else if (kind === 'xdelta3') {
+    c = ['xdelta3', '-f', '-9', '-e', '-s', basePath, derivedPath, out]
+    d = ['xdelta3', '-f', '-d', '-s', basePath, out, back]
+  } else if (kind === 'zstd19alone') {
+    c = ['zstd', '-q', '-f', '-19', derivedPath, '-o', out]
+    d = ['zstd', '-q', '-f', '-d', out, '-o', back]
+  }
+  const tc = timeCli(c)
+  const td = timeCli(d)
+  if (!equal(read(back), read(derivedPath))) throw new Error(`${kind} round trip failed`)
+  return { size: statSync(out).size, enc: size / tc / 1e6, dec: size / td / 1e6 }
+}
+
+/** BitX-style: XOR with the base, 4 byte planes, zstd -19 per plane (whole file, same length). */
+function runBitx (base, derived) {
+  if (base.length !== derived.length) return null
+  const n = derived.length
+  let size = 0
+  let frames = []
+  const t0 = now()
+  const x = new Uint8Array(n)
+  for (let i = 0; i < n; i++) x[i] = derived[i] ^ base[i]
+  const planes = splitPlanes(x, 4)
+  const q = Math.floor(n / 4)
+  for (let k = 0; k < 4; k++) frames.push(zstd.compress(planes.subarray(k * q, (k + 1) * q), 19))
+  const tail = planes.subarray(4 * q)
+  size = frames.reduce((s, f) => s + f.length, 0) + tail.length
+  const tc = secs(t0)
+  const t1 = now()
+  const back = new Uint8Array(n)
+  for (let k = 0; k < 4; k++) zstd.decompressInto(back.subarray(k * q, (k + 1) * q), frames[k])
+  back.set(tail, 4 * q)
+  const joined = joinPlanes(back, 4)
+  for (let i = 0; i < n; i++) joined[i] ^= base[i]
+  const td = secs(t1)
+  if (!equal(joined, derived)) throw new Error('bitx round trip failed')
+  frames = null
+  return { size, enc: n / tc / 1e6, dec: n / td / 1e6 }
+}
+
+// ---- rows -------------------------------------------------------------------
+
+const PEFT = join(CORPUS, 'peft-finegates-roberta-mrpc-checkpoints')
+const ck = (s) => join(PEFT, `checkpoint-${s}.adapter_model.safetensors`)
+const STEPS = ['0230', '0460', '0690', '0920', '1150', '1380', '1610', '1840', '2070', '2300']
+const POSE = join(CORPUS, 'mediapipe-pose_detection-series')
+const POSE_V = ['v2020-08-12', 'v2020-12-09', 'v2021-06-24', 'v2021-11-03', 'v2023-09-22'].map(v => join(POSE, `${v}.pose_detection.tflite`))
+const FACE16 = join(CORPUS, 'mediapipe-face_landmark-fp32-to-fp16')
+const FACERT = join(CORPUS, 'mediapipe-face_landmark-retrain-2020')
+const PALM = join(CORPUS, 'mediapipe-palm_detection_full-repack')
+
+const ROWS = [
+  { name: 'peft 230→460', chain: [ck('0230'), ck('0460')], format: 'safetensors', goal: 2390955 },
+  { name: 'peft 2070→2300', chain: [ck('2070'), ck('2300')], format: 'safetensors', goal: 1936172 },
+  { name: 'peft chain 230…2300', chain: STEPS.map(ck), format: 'safetensors', goal: 20e6, chainRow: true },
+  { name: 'peft bf16 230→460', chain: [ck('0230'), ck('0460')], format: 'safetensors', bf16: true },
+  { name: 'palm repack', chain: [join(PALM, 'base.palm_detection_full.2021-11-03.tflite'), join(PALM, 'derived.palm_detection_full.2023-09-22.tflite')], format: 'tflite' },
+  ...[1, 2, 3, 4].map(i => ({ name: `pose ${POSE_V[i - 1].match(/v(\d{4}-\d\d)/)[1]}→${POSE_V[i].match(/v(\d{4}-\d\d)/)[1]}`, chain: [POSE_V[i - 1], POSE_V[i]], format: 'tflite' })),
+  { name: 'face fp32→fp16', chain: [join(FACE16, 'base.face_landmark.2020-12-09.fp32.tflite'), join(FACE16, 'derived.face_landmark.2021-10-06.fp16.tflite')], format: 'tflite' },
+  { name: 'face retrain', chain: [join(FACERT, 'base.face_landmark.2020-04-13.fp32.tflite'), join(FACERT, 'derived.face_landmark.2020-12-09.fp32.tflite')], format: 'tflite' }
+].filter(r => ONLY == null || ONLY.test(r.name))
+
+const COLS = ['tenpak', 'tenpak-noparse', 'zstd19', 'zstd3', 'xdelta3', 'bitx', 'zstd19alone']
+const TITLES = { tenpak: 'tenpak', 'tenpak-noparse': 'tenpak no-parse', zstd19: 'zstd-19 patch', zstd3: 'zstd-3 patch', xdelta3: 'xdelta3 -9', bitx: 'BitX xor+planes', zstd19alone: 'zstd-19 alone' }
+let headerPrinted = false
+const results = []
+for (const row of ROWS) {
+  const files = row.chain.map(p => {
+    const b = read(p)
+    return row.bf16 ? castSafetensorsToBf16(b) : b
+  })
+  // CLIs need files: the bf16 casts are written to the temp dir.
+  const paths = row.bf16 ? files.map((b, i) => { const p = join(TMP, `bf16-${i}.safetensors`); writeFileSync(p, b); return p }) : row.chain
+  const sum = (a, b) => ({ size: a.size + b.size, encT: a.encT + b.encT, decT: a.decT + b.decT })
+  const acc = {}
+  const add = (col, r, bytes) => {
+    if (r == null) { acc[col] = null; return }
+    if (col in acc && acc[col] === null) return
+    const cur = acc[col] ?? { size: 0, encT: 0, decT: 0 }
+    acc[col] = sum(cur, { size: r.size, encT: bytes / 1e6 / r.enc, decT: bytes / 1e6 / r.dec })
+    if (r.mix != null) acc[`${col}.mix`] = mergeMix(acc[`${col}.mix`], r.mix)
+  }
+  let derivedBytes = 0
+  if (row.chainRow) {
+    // the first checkpoint is stored standalone by every method
+    const first = files[0]
+    const { dp } = await pairPieces(first, first, row.format)
+    const alone = runTenpak([], dp, { standaloneOnly: true })
+    add('tenpak', alone, first.length)
+    const z = HAVE.zstd ? runCli('zstd19alone', paths[0], paths[0], first.length) : null
+    for (const col of ['zstd19', 'zstd3', 'xdelta3', 'bitx', 'zstd19alone']) add(col, z, first.length)
+    derivedBytes += first.length
+  }
+  for (let i = 1; i < files.length; i++) {
+    const base = files[i - 1]
+    const derived = files[i]
+    derivedBytes += derived.length
+    const { bp, dp } = await pairPieces(base, derived, row.format)
+    add('tenpak', runTenpak(bp, dp), derived.length)
+    if (row.format === 'tflite') {
+      const f = await pairPieces(base, derived, 'fixed')
+      add('tenpak-noparse', runTenpak(f.bp, f.dp), derived.length)
+    }
+    add('zstd19', HAVE.zstd ? runCli('zstd19', paths[i - 1], paths[i], derived.length) : null, derived.length)
+    add('zstd3', HAVE.zstd ? runCli('zstd3', paths[i - 1], paths[i], derived.length) : null, derived.length)
+    add('xdelta3', HAVE.xdelta3 ? runCli('xdelta3', paths[i - 1], paths[i], derived.length) : null, derived.length)
+    add('bitx', runBitx(base, derived), derived.length)
+    add('zstd19alone', HAVE.zstd ? runCli('zstd19alone', paths[i], paths[i], derived.length) : null, derived.length)
+  }
+  const res = { name: row.name, derivedBytes, goal: row.goal }
+  for (const [k, v] of Object.entries(acc)) {
+    if (k.endsWith('.mix')) { res[k] = v; continue }
+    res[k] = v == null ? null : { size: v.size, enc: derivedBytes / 1e6 / v.encT, dec: derivedBytes / 1e6 / v.decT }
+  }
+  results.push(res)
+  if (!opt.json) printRow(res)
+}
+
+function mergeMix (a = {}, b) {
+  const o = { ...a }
+  for (const [k, v] of Object.entries(b)) o[k] = (o[k] ?? 0) + v
+  return o
+}
+
+// ---- output -----------------------------------------------------------------
+
+function printRow (r) {
+  if (!headerPrinted) {
+    console.log(['pair'.padEnd(22), 'derived'.padStart(11), ...COLS.map(c => TITLES[c].padStart(24))].join(' '))
+    console.log(['', '', ...COLS.map(() => 'bytes  (c/d MB/s)'.padStart(24))].join(' ').padStart(35))
+    headerPrinted = true
+  }
+  const cell = (v) => v == null ? '–'.padStart(24) : `${v.size.toLocaleString('en-US')} (${fmt(v.enc)}/${fmt(v.dec)})`.padStart(24)
+  console.log([r.name.padEnd(22), r.derivedBytes.toLocaleString('en-US').padStart(11), ...COLS.map(c => cell(r[c]))].join(' '))
+  const mix = Object.entries(r['tenpak.mix'] ?? {}).map(([k, v]) => `${k}:${v}`).join(' ')
+  console.log(`${''.padEnd(22)} tenpak pieces: ${mix}`)
+}
+function fmt (x) {
+  return x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2)
+}
+
+if (opt.json) {
+  console.log(JSON.stringify(results, null, 2))
+} else {
+  console.log('\nGoals (issue 3):')
+  const get = (n) => results.find(r => r.name === n)
+  for (const r of results) {
+    if (r.tenpak == null) continue
+    const patch = r.zstd19?.size
+    if (patch != null) console.log(`  ${r.name}: tenpak / zstd-19 patch-from = ${(r.tenpak.size / patch).toFixed(3)}${r.tenpak.size < patch ? '' : '  (NOT below)'}`)
+    if (r.goal != null) console.log(`  ${r.name}: ${r.tenpak.size.toLocaleString('en-US')} vs goal < ${r.goal.toLocaleString('en-US')}: ${r.tenpak.size < r.goal ? 'met' : 'NOT met'}`)
+  }
+  const palm = get('palm repack')
+  if (palm?.tenpak != null) console.log(`  palm repack: ${(100 * palm.tenpak.size / palm.derivedBytes).toFixed(3)}% of its size (goal < 1%)`)
+  const face = get('face fp32→fp16')
+  if (face?.tenpak != null && face.zstd19alone != null) console.log(`  face fp32→fp16: ${face.tenpak.size.toLocaleString('en-US')} vs plain zstd -19 ${face.zstd19alone.size.toLocaleString('en-US')} (${(face.zstd19alone.size / face.tenpak.size).toFixed(1)}× smaller)`)
+  const model = results.filter(r => r.tenpak != null)
+  const bytes = model.reduce((s, r) => s + r.derivedBytes, 0)
+  const encT = model.reduce((s, r) => s + r.derivedBytes / r.tenpak.enc, 0)
+  const decT = model.reduce((s, r) => s + r.derivedBytes / r.tenpak.dec, 0)
+  console.log(`  tenpak over all rows: compress ${fmt(bytes / encT)} MB/s (goal ≥ 200), decompress ${fmt(bytes / decT)} MB/s (goal ≥ 400), in-process, one thread`)
+}

@@ -1,0 +1,80 @@
+/**
+ * The generic "patch" delta: one zstd frame compressed with the base chunk as
+ * a raw-content dictionary (what `zstd --patch-from` does for whole files),
+ * for headers, DAG nodes, text, records and unparsed bytes — anything where
+ * dtypes do not apply or the lengths differ.
+ *
+ * `ZSTD_compress_usingDict` / `ZSTD_decompress_usingDict` come from the
+ * zstd-napi binding directly: src/codec/zstd.ts wraps plain frames only. A
+ * buffer that starts with zstd's dictionary magic would be parsed as a
+ * *formatted* dictionary rather than raw content, so such a base is used
+ * from its second byte on (byte 1 of the magic, 0xA4, cannot start it
+ * again); bases under 8 bytes, which libzstd ignores as dictionaries, are not
+ * used at all. Encoder and decoder apply the same rule.
+ */
+
+import { createRequire } from 'node:module'
+import { ErrorCode, TenpakError } from '../errors.js'
+import { checkZstdLevel, zstdBound } from './zstd.js'
+
+type Binding = typeof import('zstd-napi/binding.js')
+const binding: Binding = createRequire(import.meta.url)('zstd-napi/binding.js')
+
+/**
+ * Default level of patch frames. Measured in scripts/bench/delta: on the
+ * chunks patches are used for (headers, nodes, shifted tflite pieces) level 3
+ * is within a few percent of 19 and an order of magnitude faster.
+ */
+export const DEFAULT_PATCH_LEVEL = 3
+
+const MAGIC = [0x37, 0xa4, 0x30, 0xec]
+
+/** The dictionary actually loaded for `base` (see the module header). */
+export function patchDictionary (base: Uint8Array): Uint8Array {
+  if (base.length < 8) return base.subarray(0, 0)
+  if (base[0] === MAGIC[0] && base[1] === MAGIC[1] && base[2] === MAGIC[2] && base[3] === MAGIC[3]) return base.subarray(1)
+  return base
+}
+
+/** Reusable contexts for patch frames (not re-entrant; one per codec instance). */
+export interface PatchContext {
+  /** Compress `src` against `base` into `dst` from 0; returns the frame length. */
+  compressInto: (dst: Uint8Array, src: Uint8Array, base: Uint8Array, level: number) => number
+  /** Decompress a frame against `base` into `dst`, which must end up exactly full. */
+  decompressInto: (dst: Uint8Array, frame: Uint8Array, base: Uint8Array) => void
+}
+
+/** Worst-case patch frame size for `n` input bytes. */
+export function patchBound (n: number): number {
+  return zstdBound(n)
+}
+
+/** Create a pair of contexts for patch frames. */
+export function createPatchContext (): PatchContext {
+  const cctx = new binding.CCtx()
+  const dctx = new binding.DCtx()
+
+  function compressInto (dst: Uint8Array, src: Uint8Array, base: Uint8Array, level: number): number {
+    checkZstdLevel(level)
+    const dict = patchDictionary(base)
+    try {
+      return dict.length === 0 ? cctx.compress(dst, src, level) : cctx.compressUsingDict(dst, src, dict, level)
+    } catch (err) {
+      throw new TenpakError(ErrorCode.CODEC, `zstd patch compression failed: ${(err as Error).message}`, { cause: err })
+    }
+  }
+
+  function decompressInto (dst: Uint8Array, frame: Uint8Array, base: Uint8Array): void {
+    if (frame.length === 0) throw new TenpakError(ErrorCode.CODEC, 'empty zstd patch frame')
+    const dict = patchDictionary(base)
+    let n: number
+    try {
+      n = dict.length === 0 ? dctx.decompress(dst, frame) : dctx.decompressUsingDict(dst, frame, dict)
+    } catch (err) {
+      throw new TenpakError(ErrorCode.CODEC, `malformed zstd patch frame: ${(err as Error).message}`, { cause: err })
+    }
+    if (n !== dst.length) throw new TenpakError(ErrorCode.CODEC, `zstd patch decodes to ${n} bytes, expected ${dst.length}`)
+  }
+
+  return { compressInto, decompressInto }
+}

@@ -1,0 +1,171 @@
+/**
+ * `tenpak quantize` and `tenpak optimize` through the real CLI, on a store
+ * holding the corpus's peft checkpoint (F32, 148 tensors).
+ */
+import { mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import t, { type Test } from 'tap'
+import { gguf } from '@huggingface/gguf'
+import { runCli, tempDir } from '../helpers/store.js'
+import { corpusPath } from '../helpers/corpus.js'
+
+const CHECKPOINT = corpusPath('models/peft-finegates-roberta-mrpc-checkpoints/checkpoint-0230.adapter_model.safetensors')
+const FILE = 'checkpoint-0230.adapter_model.safetensors'
+const REPO = 'peft/roberta-mrpc'
+
+/** A store holding the checkpoint as REPO@main, with a private TMPDIR the CLI writes its temporary output to. */
+function setup (t: Test): { store: string, env: NodeJS.ProcessEnv, tmp: string } {
+  const dir = tempDir(t, 'tenpak-cli-quantize-')
+  const store = join(dir, 'store')
+  const tmp = mkdtempSync(join(dir, 'tmp-'))
+  const env = { TMPDIR: tmp }
+  const add = runCli(['add', REPO, CHECKPOINT, '--json'], { store, env })
+  t.equal(add.status, 0, add.stderr.toString())
+  return { store, env, tmp }
+}
+
+function json (r: ReturnType<typeof runCli>): any {
+  return JSON.parse(r.stdout.toString())
+}
+
+t.test('quantize via the CLI writes a new revision with its own CIDs; INT8 < 1% and NF4 < 10% relative RMS, figures printed', async t => {
+  const { store, env, tmp } = setup(t)
+  const main = json(runCli(['ls', REPO, '--json'], { store, env }))
+  t.equal(main.length, 1)
+
+  const i8 = runCli(['quantize', REPO, '--preset', 'int8', '--json'], { store, env })
+  t.equal(i8.status, 0, i8.stderr.toString())
+  const r8 = json(i8)
+  t.ok(r8.relativeRmsError < 0.01, `INT8 relative RMS ${r8.relativeRmsError} < 1%`)
+  t.type(r8.maxAbsError, 'number')
+  t.type(r8.sqnrDb, 'number')
+  t.type(r8.bytes, 'number')
+  t.equal(r8.tensors.length, 2, 'two 2-D linear weights quantized')
+  for (const tr of r8.tensors) t.same(Object.keys(tr).filter(k => ['name', 'relativeRmsError', 'maxAbsError', 'sqnrDb'].includes(k)).sort(), ['maxAbsError', 'name', 'relativeRmsError', 'sqnrDb'])
+  t.equal(r8.commit.branch, 'quantized-int8')
+  t.equal(r8.commit.unchanged, false)
+  t.comment(`int8: relativeRmsError ${r8.relativeRmsError}, maxAbsError ${r8.maxAbsError}, SQNR ${r8.sqnrDb} dB, ${r8.bytes} bytes (${r8.compressionRatio}x)`)
+
+  // the new revision exists, on its own branch, with a file of its own CID and the reported size
+  const q = json(runCli(['ls', `${REPO}@quantized-int8`, '--json'], { store, env }))
+  t.equal(q.length, 1)
+  t.equal(q[0].path, FILE)
+  t.equal(q[0].size, r8.bytes)
+  t.not(q[0].cid, main[0].cid, 'quantized file has its own CID')
+  const log = json(runCli(['log', `${REPO}`, '--branch', 'quantized-int8', '--json'], { store, env }))
+  t.equal(log[0].commit, r8.commit.commit)
+  t.match(log[0].message, /--preset int8/)
+  t.equal(json(runCli(['ls', REPO, '--json'], { store, env }))[0].cid, main[0].cid, 'main is untouched')
+
+  const nf = runCli(['quantize', REPO, '--preset', 'nf4', '--to', 'peft/roberta-mrpc-nf4', '--json'], { store, env })
+  t.equal(nf.status, 0, nf.stderr.toString())
+  const r4 = json(nf)
+  t.ok(r4.relativeRmsError < 0.10, `NF4 relative RMS ${r4.relativeRmsError} < 10%`)
+  t.equal(r4.commit.repo, 'models/peft/roberta-mrpc-nf4')
+  t.equal(r4.commit.branch, 'main')
+  t.comment(`nf4: relativeRmsError ${r4.relativeRmsError}, maxAbsError ${r4.maxAbsError}, SQNR ${r4.sqnrDb} dB, ${r4.bytes} bytes (${r4.compressionRatio}x)`)
+  t.equal(json(runCli(['ls', 'peft/roberta-mrpc-nf4', '--json'], { store, env }))[0].size, r4.bytes)
+
+  // text output prints the exact figures
+  const fp8 = runCli(['quantize', REPO, '--preset', 'fp8-e4m3'], { store, env })
+  t.equal(fp8.status, 0, fp8.stderr.toString())
+  t.match(fp8.stdout.toString(), /relative RMS error \d+\.\d+% \(0\.0\d+\), max abs error/)
+  t.match(fp8.stdout.toString(), /quantized-fp8/)
+  t.match(fp8.stdout.toString(), /proxy/)
+
+  // GGUF output: a .gguf file that an independent parser reads, exported byte for byte
+  const g = runCli(['quantize', REPO, '--preset', 'q8_0', '--json'], { store, env })
+  t.equal(g.status, 0, g.stderr.toString())
+  const rg = json(g)
+  t.equal(rg.files[0].output, 'checkpoint-0230.adapter_model.gguf')
+  const out = tempDir(t, 'tenpak-cli-gguf-')
+  t.equal(runCli(['export', `${REPO}@quantized-q8_0`, out], { store, env }).status, 0)
+  const path = join(out, 'checkpoint-0230.adapter_model.gguf')
+  t.equal(statSync(path).size, rg.bytes)
+  const parsed = await gguf(path, { allowLocalFile: true })
+  t.equal(parsed.tensorInfos.length, 148)
+  t.equal(parsed.metadata.version, 3)
+
+  t.same(readdirSync(tmp), [], 'no temporary output left behind')
+})
+
+t.test('quantize refuses unknown presets, calibration presets and revisions without safetensors with one line and a non-zero exit', async t => {
+  const { store, env, tmp } = setup(t)
+  const gptq = runCli(['quantize', REPO, '--preset', 'gptq-int4-g128'], { store, env })
+  t.not(gptq.status, 0)
+  t.match(gptq.stderr.toString(), /^tenpak: ERR_BAD_ARGUMENT: preset "gptq-int4-g128" is not produced natively .*calibration/)
+  t.equal(gptq.stderr.toString().trim().split('\n').length, 1)
+  const missing = runCli(['quantize', 'nobody/nothing', '--preset', 'int8'], { store, env })
+  t.not(missing.status, 0)
+  t.match(missing.stderr.toString(), /^tenpak: ERR_REPO_NOT_FOUND:/)
+  t.equal(runCli(['add', 'data/csv', corpusPath('datasets/vega-flights-subsets/weather.csv')], { store, env }).status, 0)
+  const csv = runCli(['quantize', 'data/csv', '--preset', 'int8'], { store, env })
+  t.not(csv.status, 0)
+  t.match(csv.stderr.toString(), /^tenpak: ERR_UNSUPPORTED: .*no safetensors file/)
+  const badTarget = runCli(['quantize', REPO, '--preset', 'int8', '--to', 'not a repo'], { store, env })
+  t.not(badTarget.status, 0)
+  t.match(badTarget.stderr.toString(), /^tenpak: ERR_BAD_REPO_NAME:/)
+  t.same(readdirSync(tmp), [], 'no temporary output left behind')
+})
+
+t.test('optimize via the CLI picks different presets under different constraints and refuses in one line when none fits', async t => {
+  const { store, env } = setup(t)
+  const pick = (args: string[]): any => {
+    const r = runCli(['optimize', REPO, ...args, '--json'], { store, env })
+    t.equal(r.status, 0, r.stderr.toString())
+    return json(r)
+  }
+  const strict = pick(['--max-error', '0.01', '--min-compression', '2'])
+  t.equal(strict.chosen.id, 'int8')
+  t.match(strict.note, /proxy/)
+  t.ok(strict.candidates.some((c: any) => c.id === 'fp8' && !c.accepted && /weight error 2\.64% > max 1\.00%/.test(c.reasons.join(' '))), 'fp8 rejected for its error')
+  t.equal(pick(['--max-error', '0.03']).chosen.id, 'fp8')
+  t.equal(pick(['--max-error', '0.1', '--min-compression', '2.98']).chosen.id, 'nf4')
+  // sampled measurement keeps sizes exact and still chooses
+  const sampled = pick(['--max-error', '0.03', '--sample-rows', '64'])
+  t.equal(sampled.chosen.id, 'fp8')
+  t.equal(sampled.sampled, true)
+
+  const text = runCli(['optimize', REPO, '--max-error', '0.01'], { store, env })
+  t.equal(text.status, 0)
+  t.match(text.stdout.toString(), /chosen: int8/)
+  t.match(text.stdout.toString(), /- fp8 .*weight error 2\.644% > max 1\.00%/)
+  t.match(text.stdout.toString(), /proxy for model quality, not perplexity/)
+
+  const none = runCli(['optimize', REPO, '--max-error', '0.001', '--min-compression', '2'], { store, env })
+  t.not(none.status, 0, 'non-zero exit')
+  const lines = none.stderr.toString().trim().split('\n')
+  t.equal(lines.length, 1, 'one line')
+  t.match(lines[0], /^tenpak: ERR_NO_PRESET_FITS: no preset meets weight error ≤ 0\.100% and compression ≥ 2\.000×/)
+  t.match(lines[0], /int8: .*weight error 0\.780% > max 0\.100%/, 'rejected alternatives with their reasons')
+  t.match(lines[0], /proxy for model quality, not perplexity/)
+  t.equal(none.stdout.toString(), '')
+  const noneJson = runCli(['optimize', REPO, '--max-error', '0.001', '--min-compression', '2', '--json'], { store, env })
+  t.not(noneJson.status, 0)
+  const body = json(noneJson)
+  t.equal(body.error.code, 'ERR_NO_PRESET_FITS')
+  t.equal(body.candidates.length, 5)
+
+  const bad = runCli(['optimize', REPO, '--max-error', 'lots'], { store, env })
+  t.not(bad.status, 0)
+  t.match(bad.stderr.toString(), /^tenpak: ERR_BAD_ARGUMENT: --max-error must be/)
+})
+
+t.test('optimize --eval takes measured figures for presets tenpak cannot run', async t => {
+  const { store, env } = setup(t)
+  const dir = tempDir(t, 'tenpak-eval-')
+  const evalFile = join(dir, 'eval.json')
+  const size = statSync(CHECKPOINT).size
+  // a GPTQ result that is small and within the perplexity budget wins over the native candidates
+  writeFileSync(evalFile, JSON.stringify({ results: [{ preset: 'gptq-int4-g128', perplexityDelta: 0.05, relativeRmsError: 0.05, bytes: Math.floor(size / 4), source: 'test harness' }] }))
+  const r = runCli(['optimize', REPO, '--max-error', '0.06', '--eval', evalFile, '--json'], { store, env })
+  t.equal(r.status, 0, r.stderr.toString())
+  const res = json(r)
+  t.equal(res.chosen.id, 'gptq-int4-g128')
+  t.equal(res.chosen.origin, 'eval')
+  const broken = join(dir, 'broken.json')
+  writeFileSync(broken, 'not json')
+  const b = runCli(['optimize', REPO, '--max-error', '0.06', '--eval', broken], { store, env })
+  t.not(b.status, 0)
+  t.match(b.stderr.toString(), /^tenpak: ERR_BAD_ARGUMENT: .*not valid JSON/)
+})

@@ -1,6 +1,6 @@
 /**
  * `tenpak mount DIR [--cache-size SIZE] [--decode-threads N] [--readahead SIZE] [--ref-ttl MS]
- * [--allow-other] [--no-auto-unmount]` — a read-only FUSE view of the store at DIR
+ * [--kernel-readahead KIB] [--allow-other] [--no-auto-unmount]` — a read-only FUSE view of the store at DIR
  * (DIR/models/ORG/NAME[@REV]/…, DIR/datasets/…) until SIGINT or SIGTERM.
  *
  * $TENPAK_FUSE_DEVICE names the FUSE device checked before mounting (default
@@ -18,6 +18,7 @@ interface MountFlags {
   decodeThreads?: string
   readahead?: string
   refTtl?: string
+  kernelReadahead?: string
   allowOther?: boolean
   autoUnmount?: boolean
   debug?: boolean
@@ -39,6 +40,7 @@ export function register (program: Command): void {
     .option('--decode-threads <n>', 'worker threads decoding chunks (default: CPUs - 1, at most 4; 0: main thread)')
     .option('--readahead <size>', 'largest readahead for sequential readers (default 16MiB; 0 disables)')
     .option('--ref-ttl <ms>', 'how long branch heads are trusted before re-reading them (default 1000)')
+    .option('--kernel-readahead <kib>', 'kernel readahead of the mount in KiB (default 1024; needs root)')
     .option('--allow-other', 'let other users read the mount (FUSE allow_other)')
     .option('--no-auto-unmount', 'do not have fusermount unmount when this process dies (a killed mount is then cleared at the next mount)')
     .option('--debug', 'libfuse debug output on stderr')
@@ -49,6 +51,7 @@ export function register (program: Command): void {
         decodeThreads: count(opts.decodeThreads, '--decode-threads'),
         maxReadahead: opts.readahead != null ? parseSize(opts.readahead) : undefined,
         refTtlMs: count(opts.refTtl, '--ref-ttl'),
+        kernelReadaheadKb: count(opts.kernelReadahead, '--kernel-readahead'),
         allowOther: opts.allowOther === true,
         autoUnmount: opts.autoUnmount !== false,
         debug: opts.debug === true,

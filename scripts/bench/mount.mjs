@@ -8,6 +8,9 @@
  *      the OS cache) and warm (the same file read again through the same mount),
  *      against the peer measured in the same run: reading the original file
  *      (from the OS page cache, as it was just written or read);
+ *      Also through the mount's own read path with the kernel page cache
+ *      bypassed (O_DIRECT reads by dd) and a chunk cache big enough for the
+ *      file, read twice: what userspace serves once its cache is warm;
  *   2. read amplification (leaf bytes decoded ÷ bytes served to the kernel, and
  *      ÷ bytes the application asked for) for a from_pretrained-like pattern:
  *      read the 8-byte length, the JSON header, then each tensor in file order,
@@ -87,7 +90,8 @@ const { values: args } = parseArgs({
     runs: { type: 'string', default: '2' },
     keep: { type: 'boolean', default: false },
     'decode-threads': { type: 'string' },
-    'cache-size': { type: 'string', default: '256MiB' }
+    'cache-size': { type: 'string', default: '256MiB' },
+    'kernel-readahead': { type: 'string' }
   }
 })
 
@@ -143,13 +147,14 @@ async function reader (mode, path) {
 const mountOpts = {
   cacheBytes: parseSize(args['cache-size']),
   decodeThreads: args['decode-threads'] != null ? Number(args['decode-threads']) : undefined,
+  kernelReadaheadKb: args['kernel-readahead'] != null ? Number(args['kernel-readahead']) : undefined,
   onError: (e, op, p) => log('mount error', op, p, String(e))
 }
 const mnt = join(work, 'mnt')
 const mounted = join(mnt, 'models/org/bench/model.safetensors')
 
-async function withMount (fn) {
-  const h = await mountStore(repo, mnt, mountOpts)
+async function withMount (fn, extra = {}) {
+  const h = await mountStore(repo, mnt, { ...mountOpts, ...extra })
   try {
     // decode workers start in parallel with the mount; let them come up so cold means cold data, not thread startup
     for (let i = 0; i < 100 && h.stats().fetcher.workers < (mountOpts.decodeThreads ?? 1); i++) await new Promise(resolve => setTimeout(resolve, 20))
@@ -159,7 +164,18 @@ async function withMount (fn) {
   }
 }
 
-const results = { original: [], cold: [], warm: [], amplification: [], sparse: [] }
+async function ddDirect (path) {
+  return await new Promise((resolve, reject) => {
+    const t0 = process.hrtime.bigint()
+    const c = spawn('dd', [`if=${path}`, 'of=/dev/null', 'bs=1M', 'iflag=direct'], { stdio: ['ignore', 'ignore', 'pipe'] })
+    let err = ''
+    c.stderr.on('data', b => { err += b })
+    c.on('error', reject)
+    c.on('exit', code => code === 0 ? resolve({ bytes: size, seconds: Number(process.hrtime.bigint() - t0) / 1e9 }) : reject(new Error(`dd: ${err}`)))
+  })
+}
+
+const results = { original: [], cold: [], warm: [], direct: [], amplification: [], sparse: [] }
 for (let run = 0; run < runs; run++) {
   log(`run ${run + 1}/${runs} …`)
   results.original.push(await reader('seq', file))
@@ -168,8 +184,16 @@ for (let run = 0; run < runs; run++) {
     const s = h.stats()
     results.cold.at(-1).decoded = s.fetcher.decodedBytes
     results.cold.at(-1).served = s.servedBytes
+    const before = h.stats().servedBytes
     results.warm.push(await reader('seq', mounted))
+    results.warm.at(-1).served = h.stats().servedBytes - before
   })
+  await withMount(async h => {
+    await ddDirect(mounted)
+    const before = h.stats().fetcher.decodedBytes
+    results.direct.push(await ddDirect(mounted))
+    results.direct.at(-1).decoded = h.stats().fetcher.decodedBytes - before
+  }, { cacheBytes: Math.ceil(size * 1.1) })
   await withMount(async h => {
     const r = await reader('pretrained', mounted)
     const s = h.stats()
@@ -195,6 +219,7 @@ const gbs = r => r.bytes / r.seconds / GB
 const orig = best(results.original.map(gbs))
 const cold = best(results.cold.map(gbs))
 const warm = best(results.warm.map(gbs))
+const direct = best(results.direct.map(gbs))
 const amp = results.amplification.at(-1)
 const sparse = results.sparse.at(-1)
 const f2 = x => x.toFixed(2)
@@ -204,7 +229,7 @@ const out = {
   machine: { cpus: cpus().length, loadavg: loadavg().map(x => Number(x.toFixed(2))) },
   file: { bytes: size, leaves: spans.length, store: added },
   runs,
-  sequentialGBs: { original: orig, mountCold: cold, mountWarm: warm, coldVsOriginal: cold / orig, warmVsOriginal: warm / orig },
+  sequentialGBs: { original: orig, mountCold: cold, mountWarm: warm, mountWarmDirect: direct, coldVsOriginal: cold / orig, warmVsOriginal: warm / orig, warmDirectVsOriginal: direct / orig, warmServedFromFuse: results.warm.at(-1).served, warmDirectDecoded: results.direct.at(-1).decoded },
   decodeOnlyGBs: decodeGBs,
   amplification: {
     fromPretrained: { decodedOverServed: amp.decoded / amp.served, decodedOverRequested: amp.decoded / amp.bytes, requested: amp.bytes, served: amp.served, decoded: amp.decoded, GBs: gbs(amp) },
@@ -217,7 +242,8 @@ console.log('')
 console.log('sequential read (1 MiB reads)       GB/s   × original')
 console.log(`  original file (OS page cache)     ${f2(orig).padStart(5)}   1.00`)
 console.log(`  mount, cold (fresh mount)         ${f2(cold).padStart(5)}   ${f2(cold / orig)}`)
-console.log(`  mount, warm (second read)         ${f2(warm).padStart(5)}   ${f2(warm / orig)}`)
+console.log(`  mount, warm (second read)         ${f2(warm).padStart(5)}   ${f2(warm / orig)}   (${(results.warm.at(-1).served / 2 ** 20).toFixed(1)} MiB of it from FUSE, the rest page cache)`)
+console.log(`  mount, warm chunk cache, O_DIRECT ${f2(direct).padStart(5)}   ${f2(direct / orig)}   (userspace read path; ${(results.direct.at(-1).decoded / 2 ** 20).toFixed(1)} MiB decoded again)`)
 console.log(`  store decode alone (getSync)      ${f2(decodeGBs).padStart(5)}   ${f2(decodeGBs / orig)}`)
 console.log('')
 console.log('read amplification                  decoded ÷ served   decoded ÷ requested')

@@ -209,46 +209,79 @@ export interface LayoutEstimate {
   bits: number
 }
 
-/** Order-0 entropy in bits per symbol of a histogram with `total` counts. */
-function entropy (hist: Uint32Array, total: number): number {
-  if (total === 0) return 0
-  let e = 0
-  for (let i = 0; i < hist.length; i++) {
-    const c = hist[i]
-    if (c !== 0) e -= c * Math.log2(c / total)
+/** Largest sample {@link estimateLayouts} sees without falling back to Math.log2. */
+export const MAX_SAMPLE_WORDS = 8192
+
+/** c·log2(c) for every count a sample can reach: entropy from a histogram without a log per bin. */
+const C_LOG_C = new Float64Array(MAX_SAMPLE_WORDS + 1).map((_, c) => c === 0 ? 0 : c * Math.log2(c))
+
+/** Order-0 entropy in bits per symbol of `hist[off .. off+len)`, which sums to `n`. */
+function entropy (hist: Uint32Array, off: number, len: number, n: number): number {
+  if (n === 0) return 0
+  let s = 0
+  if (n <= MAX_SAMPLE_WORDS) {
+    for (let i = off; i < off + len; i++) s += C_LOG_C[hist[i]]
+  } else {
+    for (let i = off; i < off + len; i++) if (hist[i] !== 0) s += hist[i] * Math.log2(hist[i])
   }
-  return e / total
+  return Math.max(0, Math.log2(n) - s / n)
 }
 
 /**
  * Estimate both layouts' sizes (bytes per word) from `sample`, residual words
- * of `w` bytes (little-endian), for a chunk of `total` words. Order-0 entropy
- * is what zstd's Huffman literals reach within a few percent on these streams.
+ * of `w` bytes (little-endian, 4-byte aligned), for a chunk of `total` words.
+ * Order-0 entropy is what zstd's Huffman literals reach within a few percent
+ * on these streams; {@link streamCost} adds what they lose.
  */
 export function estimateLayouts (sample: Uint8Array, w: number, total = Math.floor(sample.length / w)): LayoutEstimate {
   const n = Math.floor(sample.length / w)
   if (n === 0) return { planes: 0, planeBits: [], bits: 0 }
-  const hist = new Uint32Array(256)
+  // w plane histograms of 256 bins, then 33 bins of bit lengths
+  const hist = new Uint32Array(256 * w + 33)
+  const L = 256 * w
+  let raw = 0
+  if (w === 4) {
+    const v32 = new Uint32Array(sample.buffer, sample.byteOffset, n)
+    for (let i = 0; i < n; i++) {
+      const v = v32[i]
+      hist[v & 255]++
+      hist[256 + ((v >>> 8) & 255)]++
+      hist[512 + ((v >>> 16) & 255)]++
+      hist[768 + (v >>> 24)]++
+      const l = 32 - Math.clz32(v)
+      hist[L + l]++
+      raw += l > 1 ? l - 1 : 0
+    }
+  } else if (w === 2) {
+    const v16 = new Uint16Array(sample.buffer, sample.byteOffset, n)
+    for (let i = 0; i < n; i++) {
+      const v = v16[i]
+      hist[v & 255]++
+      hist[256 + (v >>> 8)]++
+      const l = 32 - Math.clz32(v)
+      hist[L + l]++
+      raw += l > 1 ? l - 1 : 0
+    }
+  } else if (w === 1) {
+    for (let i = 0; i < n; i++) {
+      const v = sample[i]
+      hist[v]++
+      const l = 32 - Math.clz32(v)
+      hist[L + l]++
+      raw += l > 1 ? l - 1 : 0
+    }
+  } else {
+    for (let i = 0; i < n * w; i++) hist[((i % w) << 8) + sample[i]]++
+  }
   let planes = 0
   const planeBits: number[] = []
   for (let k = 0; k < w; k++) {
-    hist.fill(0)
-    for (let i = k; i < n * w; i += w) hist[sample[i]]++
-    const e = Math.min(entropy(hist, n), 8)
+    const e = Math.min(entropy(hist, 256 * k, 256, n), 8)
     planeBits.push(e)
     planes += streamCost(e, total)
   }
   if (w > 4) return { planes: planes / total, planeBits, bits: Infinity }
-  const lens = new Uint32Array(33)
-  let raw = 0
-  for (let i = 0, p = 0; i < n; i++, p += w) {
-    let v = sample[p]
-    for (let k = 1; k < w; k++) v |= sample[p + k] << (8 * k)
-    const l = 32 - Math.clz32(v)
-    lens[l]++
-    if (l > 1) raw += l - 1
-  }
-  const bits = streamCost(entropy(lens, n), total) + total * raw / n / 8
+  const bits = streamCost(entropy(hist, L, 33, n), total) + total * raw / n / 8
   return { planes: planes / total, planeBits, bits: bits / total }
 }
 

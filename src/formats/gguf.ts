@@ -317,7 +317,7 @@ class Cursor {
           this.skip(n * size, what)
         }
       } else if (elemType === STRING) {
-        for (let i = 0; i < n; i++) this.skip(await this.stringLength(what), what)
+        await this.skipStrings(n, what)
       } else {
         for (let i = 0; i < n; i++) await this.value(ARRAY, key, depth + 1)
       }
@@ -337,6 +337,29 @@ class Cursor {
       case 10: return String(dv.getBigUint64(0, true))
       case 11: return String(dv.getBigInt64(0, true))
       default: return String(dv.getFloat64(0, true))
+    }
+  }
+
+  /**
+   * Skip `n` strings (a tokenizer vocabulary: often 10^5 of them), reading
+   * their lengths synchronously while they lie in cached pages.
+   */
+  private async skipStrings (n: number, what: string): Promise<void> {
+    let c = this.r.cached(this.pos)
+    for (let i = 0; i < n; i++) {
+      const o = c === undefined ? -1 : this.pos - c.base
+      if (c === undefined || o < 0 || o + 8 > c.page.length) {
+        this.skip(await this.stringLength(what), what)
+        c = this.r.cached(this.pos)
+        continue
+      }
+      const b = c.page
+      const lo = (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)) >>> 0
+      const hi = (b[o + 4] | (b[o + 5] << 8) | (b[o + 6] << 16) | (b[o + 7] << 24)) >>> 0
+      const len = hi * 0x100000000 + lo
+      if (len > GGUF_LIMITS.stringBytes) throw bad(`GGUF ${what} length ${len} exceeds the limit of ${GGUF_LIMITS.stringBytes} bytes`)
+      this.pos += 8
+      this.skip(len, what)
     }
   }
 

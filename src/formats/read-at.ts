@@ -70,6 +70,16 @@ export class PagedReader {
   }
 
   /**
+   * The cached page holding `offset` and the file offset of its first byte,
+   * or undefined: lets a hot loop read many small fields without a call each.
+   */
+  cached (offset: number): { page: Uint8Array, base: number } | undefined {
+    const index = Math.floor(offset / this.pageSize)
+    const page = this.pages.get(index)
+    return page === undefined ? undefined : { page, base: index * this.pageSize }
+  }
+
+  /**
    * `length` bytes at `offset` (the caller has checked they lie in the file).
    * A view into the cache when they fit one page, else a fresh copy; use it
    * before the next call.

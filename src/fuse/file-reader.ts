@@ -15,7 +15,7 @@ import type { FileEntry } from '../objects/commit.js'
 import { Priority, type LeafFetcher } from './leaf-fetcher.js'
 
 /** Reads starting this close to the previous end count as sequential. */
-const SEQ_WINDOW = 4 << 20
+const SEQ_WINDOW = 1 << 20
 
 /** First readahead window once a reader is sequential. */
 const MIN_READAHEAD = 1 << 20

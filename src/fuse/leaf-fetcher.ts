@@ -132,7 +132,6 @@ export function createLeafFetcher (opts: LeafFetcherOptions): LeafFetcher {
   const readQ = new Set<Job>()
   const aheadQ = new Set<Job>()
   const slots: WorkerSlot[] = []
-  const byId = new Map<number, Job>()
   let nextId = 1
   let mainBusy = false
   let closed = false
@@ -163,7 +162,6 @@ export function createLeafFetcher (opts: LeafFetcherOptions): LeafFetcher {
       const job = slot.running.get(m.id)
       if (job == null) return
       slot.running.delete(m.id)
-      byId.delete(m.id)
       if (m.bytes != null) {
         st.decodedBytes += m.bytes.length
         st.decodedChunks++
@@ -183,8 +181,7 @@ export function createLeafFetcher (opts: LeafFetcherOptions): LeafFetcher {
       const i = slots.indexOf(slot)
       if (i >= 0) slots.splice(i, 1)
       // give its jobs back to the queue: another worker or the main thread decodes them
-      for (const [id, job] of slot.running) {
-        byId.delete(id)
+      for (const job of slot.running.values()) {
         job.running = false
         job.enc = undefined // its stored bytes went to the lost worker
         readQ.add(job)
@@ -277,7 +274,6 @@ export function createLeafFetcher (opts: LeafFetcherOptions): LeafFetcher {
       dequeue(job)
       const id = nextId++
       slot.running.set(id, job)
-      byId.set(id, job)
       const data = job.enc.data
       // transfer the stored bytes when they own their buffer (large reads do); copy pooled small ones
       const own = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? data : data.slice()
@@ -340,7 +336,6 @@ export function createLeafFetcher (opts: LeafFetcherOptions): LeafFetcher {
       pending.clear()
       readQ.clear()
       aheadQ.clear()
-      byId.clear()
       const ws = slots.splice(0)
       for (const s of ws) s.worker.removeAllListeners('exit')
       await Promise.all(ws.map(async s => await s.worker.terminate()))

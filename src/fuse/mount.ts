@@ -33,7 +33,7 @@ export interface MountOptions {
   cacheBytes?: number
   /** worker threads decoding chunks (default: CPUs − 1, between 1 and 4; 0 decodes on the main thread) */
   decodeThreads?: number
-  /** largest readahead window for sequential readers, bytes (default 16 MiB; 0 disables) */
+  /** largest readahead window for sequential readers, bytes (default 16 MiB, at most an eighth of the cache; 0 disables) */
   maxReadahead?: number
   /** how long branch/tag heads are trusted before re-reading refs, ms (default 1000) */
   refTtlMs?: number
@@ -105,12 +105,13 @@ export async function mountStore (repo: Repo, dir: string, opts: MountOptions = 
   }
 
   const refTtlMs = opts.refTtlMs ?? 1000
-  const cache = new ChunkCache(opts.cacheBytes ?? 256 * 1024 * 1024)
+  const cacheBytes = opts.cacheBytes ?? 256 * 1024 * 1024
+  const cache = new ChunkCache(cacheBytes)
   const cpus = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length
   const fetcher = createLeafFetcher({ blocks: repo.blocks, cache, decodeThreads: opts.decodeThreads ?? Math.max(1, Math.min(4, cpus - 1)) })
   const ns = createNamespace(repo, { refTtlMs })
   const nodes = new NodeCache(4096)
-  const readerDeps = { blocks: repo.blocks, nodes, fetcher, maxReadahead: opts.maxReadahead ?? 16 * 1024 * 1024 }
+  const readerDeps = { blocks: repo.blocks, nodes, fetcher, maxReadahead: Math.min(opts.maxReadahead ?? 16 * 1024 * 1024, Math.floor(cacheBytes / 8)) }
   const handles = new Map<number, Handle>()
   let nextFh = 1
   let reads = 0

@@ -89,25 +89,35 @@ export function createContext (opts: { repo: Repo, chunks: ChunkSource, auth: To
     if (rev != null && (!REV_RE.test(rev) || rev.split('/').some(p => p === '' || p === '.' || p === '..'))) {
       throw new BadInputError(ErrorCode.BAD_ARGUMENT, `invalid revision ${JSON.stringify(rev.slice(0, 80))}`)
     }
-    const refs = await repo.refs.repo(name)
-    if (refs == null) throw new NotFoundError(`repository ${name.full} not found`, ErrorCode.REPO_NOT_FOUND)
     let cid: CID | undefined
     let immutable = false
-    if (rev == null || rev === 'HEAD') {
-      cid = Object.hasOwn(refs.heads, 'main') ? refs.heads.main : Object.values(refs.heads)[0]
-    } else if (Object.hasOwn(refs.heads, rev)) {
-      cid = refs.heads[rev]
-    } else if (Object.hasOwn(refs.tags, rev)) {
-      cid = refs.tags[rev]
-    } else if (HEX40.test(rev) || /^b[a-z2-7]{20,}$/.test(rev)) {
-      // content-named: resolved once (a history walk), then remembered
-      const key = `${name.full}@${rev}`
-      cid = contentRevs.get(key)
-      if (cid == null) {
+    const want = rev == null || rev === 'HEAD' ? 'main' : rev
+    const contentKey = `${name.full}@${want}`
+    const isContentName = HEX40.test(want) || /^b[a-z2-7]{20,}$/.test(want)
+    // hot path: one ref file read (or none for a content name seen before);
+    // the whole ref listing only when that misses
+    if (isContentName) {
+      cid = contentRevs.get(contentKey)
+      immutable = cid != null
+    }
+    if (cid == null && !isContentName) {
+      cid = await repo.refs.get(name, 'heads', want).catch(() => undefined)
+    }
+    if (cid == null) {
+      const refs = await repo.refs.repo(name)
+      if (refs == null) throw new NotFoundError(`repository ${name.full} not found`, ErrorCode.REPO_NOT_FOUND)
+      if (rev == null || rev === 'HEAD') {
+        cid = Object.hasOwn(refs.heads, 'main') ? refs.heads.main : Object.values(refs.heads)[0]
+      } else if (Object.hasOwn(refs.heads, rev)) {
+        cid = refs.heads[rev]
+      } else if (Object.hasOwn(refs.tags, rev)) {
+        cid = refs.tags[rev]
+      } else if (isContentName) {
+        // content-named: resolved once (a history walk), then remembered
         cid = (await repo.resolve(name.full, rev)).cid
-        contentRevs.set(key, cid)
+        contentRevs.set(contentKey, cid)
+        immutable = true
       }
-      immutable = true
     }
     if (cid == null) throw new NotFoundError(`revision ${rev ?? 'main'} not found in ${name.full}`, ErrorCode.REVISION_NOT_FOUND)
     return { repo: name, cid, commit: commit(cid), immutable }

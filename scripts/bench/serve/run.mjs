@@ -124,6 +124,7 @@ function request (agent, url, headers = {}, keep, live) {
     const t0 = performance.now()
     const req = http.get(url, { agent, headers }, res => {
       const ttfb = performance.now() - t0
+      live?.ttfb.push(ttfb)
       let n = 0
       const parts = keep ? [] : undefined
       res.on('data', c => { n += c.length; if (live != null) live.bytes += c.length; parts?.push(c) })
@@ -145,7 +146,7 @@ async function phase (name, url, { concurrency, ranged, count, until, deadline }
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency })
   const lat = []
   const ttfb = []
-  const live = { bytes: 0, reqs: new Set() }
+  const live = { bytes: 0, reqs: new Set(), ttfb }
   let errors = 0
   let issued = 0
   let stopped = false
@@ -171,7 +172,6 @@ async function phase (name, url, { concurrency, ranged, count, until, deadline }
         const r = await request(agent, url, headers, check, live)
         if (r.status !== (ranged ? 206 : 200) || r.bytes !== len || (check && !r.body.equals(expect(start, len)))) errors++
         lat.push(r.ms)
-        ttfb.push(r.ttfb)
       } catch { if (!stopped) errors++ }
     }
   }

@@ -38,7 +38,9 @@ export const ResidualLayout = {
   /** one stream per byte plane */
   PLANES: 0,
   /** bit-length stream + raw packed low bits (word sizes 1, 2, 4) */
-  BITS: 1
+  BITS: 1,
+  /** every residual word is zero (an exact cast, an unchanged piece): nothing follows */
+  ZERO: 2
 } as const
 
 /** One of the values of {@link ResidualLayout}. */
@@ -312,11 +314,15 @@ function grow (s: ResidualScratch, key: 'a' | 'b', n: number): Uint8Array {
 
 /**
  * Append a residual block: layout byte, then the `n = floor(len/w)` words of
- * `residual` (4-byte aligned, length n·w) in that layout. Trailing bytes are
- * the caller's business.
+ * `residual` (4-byte aligned, length n·w) in that layout — or just ZERO when
+ * they are all zero. Trailing bytes are the caller's business.
  */
 export function writeResidual (wr: ByteWriter, residual: Uint8Array, w: number, layout: ResidualLayoutValue, zstd: ZstdContext, scratch: ResidualScratch, est?: LayoutEstimate): void {
   const n = Math.floor(residual.length / w)
+  if (isZero(residual, n * w)) {
+    wr.u8(ResidualLayout.ZERO)
+    return
+  }
   if (layout === ResidualLayout.BITS && w <= 4) {
     wr.u8(ResidualLayout.BITS)
     writeBits(wr, residual, n, w, zstd, scratch)
@@ -336,7 +342,9 @@ export function writeResidual (wr: ByteWriter, residual: Uint8Array, w: number, 
 export function readResidual (r: ByteReader, out: Uint8Array, w: number, zstd: ZstdContext, scratch: ResidualScratch): void {
   const n = Math.floor(out.length / w)
   const layout = r.u8()
-  if (layout === ResidualLayout.PLANES) {
+  if (layout === ResidualLayout.ZERO) {
+    out.fill(0)
+  } else if (layout === ResidualLayout.PLANES) {
     if (w === 1) {
       readStream(r, out, zstd)
       return
@@ -350,6 +358,15 @@ export function readResidual (r: ByteReader, out: Uint8Array, w: number, zstd: Z
   } else {
     r.fail(`unknown residual layout ${layout}`)
   }
+}
+
+/** Whether the first `len` bytes of `a` (4-byte aligned) are all zero; stops at the first that is not. */
+function isZero (a: Uint8Array, len: number): boolean {
+  const q = len >>> 2
+  const a32 = new Uint32Array(a.buffer, a.byteOffset, q)
+  for (let i = 0; i < q; i++) if (a32[i] !== 0) return false
+  for (let i = q * 4; i < len; i++) if (a[i] !== 0) return false
+  return true
 }
 
 function wordView (buf: Uint8Array, n: number, w: number): Uint8Array | Uint16Array | Uint32Array {

@@ -159,7 +159,8 @@ export async function createRepo (opts: CreateRepoOptions): Promise<Repo> {
     const r = await refs.repo(repo)
     if (r == null) throw new NotFoundError(`repository ${repo.full} not found`, ErrorCode.REPO_NOT_FOUND)
     const want = rev ?? 'main'
-    let cid: CID | undefined = r.heads[want] ?? r.tags[want]
+    // own properties only: a revision named '__proto__' must not reach Object.prototype
+    let cid: CID | undefined = (Object.hasOwn(r.heads, want) ? r.heads[want] : undefined) ?? (Object.hasOwn(r.tags, want) ? r.tags[want] : undefined)
     if (cid == null && rev == null) {
       const names = Object.keys(r.heads)
       if (names.length > 0) cid = r.heads[names[0]]

@@ -52,7 +52,7 @@ t.test('quantize via the CLI writes a new revision with its own CIDs; INT8 < 1% 
   t.equal(q[0].path, FILE)
   t.equal(q[0].size, r8.bytes)
   t.not(q[0].cid, main[0].cid, 'quantized file has its own CID')
-  const log = json(runCli(['log', `${REPO}`, '--branch', 'quantized-int8', '--json'], { store, env }))
+  const log = json(runCli(['log', `${REPO}@quantized-int8`, '--json'], { store, env }))
   t.equal(log[0].commit, r8.commit.commit)
   t.match(log[0].message, /--preset int8/)
   t.equal(json(runCli(['ls', REPO, '--json'], { store, env }))[0].cid, main[0].cid, 'main is untouched')
@@ -129,7 +129,7 @@ t.test('optimize via the CLI picks different presets under different constraints
   const text = runCli(['optimize', REPO, '--max-error', '0.01'], { store, env })
   t.equal(text.status, 0)
   t.match(text.stdout.toString(), /chosen: int8/)
-  t.match(text.stdout.toString(), /- fp8 .*weight error 2\.644% > max 1\.00%/)
+  t.match(text.stdout.toString(), /- fp8 .*weight error 2\.644%: weight error 2\.64% > max 1\.00%/)
   t.match(text.stdout.toString(), /proxy for model quality, not perplexity/)
 
   const none = runCli(['optimize', REPO, '--max-error', '0.001', '--min-compression', '2'], { store, env })

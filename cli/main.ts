@@ -22,6 +22,11 @@ import * as optimize from './commands/optimize.js'
 import * as route from './commands/route.js'
 import * as savings from './commands/savings.js'
 import * as importHfCache from './commands/import-hf-cache.js'
+import * as remote from './commands/remote.js'
+import * as push from './commands/push.js'
+import * as pull from './commands/pull.js'
+import * as clone from './commands/clone.js'
+import * as fetch from './commands/fetch.js'
 
 /** Build the program (exported for tests of argument parsing). */
 export function buildProgram (): Command {
@@ -33,7 +38,7 @@ export function buildProgram (): Command {
     .exitOverride()
     .showHelpAfterError(false)
     .configureOutput({ outputError: (str, write) => write(`tenpak: ERR_USAGE: ${str.replace(/^error: /, '').trim()}\n`) })
-  for (const c of [add, ls, log, cat, exp, verify, gc, stats, delta, serve, mount, presets, quantize, optimize, route, savings, importHfCache]) c.register(program)
+  for (const c of [add, ls, log, cat, exp, verify, gc, stats, delta, serve, mount, presets, quantize, optimize, route, savings, importHfCache, remote, push, pull, clone, fetch]) c.register(program)
   return program
 }
 

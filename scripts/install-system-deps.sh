@@ -7,6 +7,8 @@ pkgs=(diffutils zstd)
 # FUSE mount tests (libfuse-dev/libfuse2 for the @cocalc/fuse-native addon, fuse3 for
 # fusermount, attr for getfattr in the xattr tests)
 pkgs+=(fuse3 libfuse2 libfuse-dev attr)
+# dashboard browser tests (test/dashboard): playwright-core drives Debian's Chromium
+pkgs+=(chromium)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -13,6 +13,7 @@ function num (flag: string, v: string | undefined): number | undefined {
 }
 
 const usd = (v: number): string => `$${v.toFixed(2)}`
+const rate = (v: number): string => `$${v}`
 
 function text (r: SavingsReport & { stats: StoreStats }): string {
   const m = r.measured
@@ -23,8 +24,8 @@ function text (r: SavingsReport & { stats: StoreStats }): string {
     `measured on ${m.models} repositories: ${fmtBytes(m.logicalBytes)} logical, ${fmtBytes(m.storedBytes)} stored, ${fmtBytes(m.savedBytes)} saved (${(m.savedFraction * 100).toFixed(1)}%)`,
     `  dedup ${fmtBytes(b.dedup)}, deltas ${fmtBytes(b.delta)}, compression ${fmtBytes(b.compression)}, metadata ${fmtBytes(b.metadata)}, pack overhead ${fmtBytes(b.packOverhead)}${b.unattributed !== 0 ? `, unattributed ${fmtBytes(b.unattributed)}` : ''}`,
     `projected to ${p.models} models and ${p.downloadsPerMonth} downloads/month:`,
-    `  storage at ${usd(r.storage.usdPerGbMonth)}/GB-month (${src(r.prices.storage)}): ${usd(r.storage.baselineUsdPerMonth)} -> ${usd(r.storage.tenpakUsdPerMonth)}, saves ${usd(r.storage.savedUsdPerMonth)}/month`,
-    `  egress at ${usd(r.egress.usdPerGb)}/GB (${src(r.prices.egress)}): ${usd(r.egress.baselineUsdPerMonth)} -> ${usd(r.egress.tenpakUsdPerMonth)}, saves ${usd(r.egress.savedUsdPerMonth)}/month`,
+    `  storage at ${rate(r.storage.usdPerGbMonth)}/GB-month (${src(r.prices.storage)}): ${usd(r.storage.baselineUsdPerMonth)} -> ${usd(r.storage.tenpakUsdPerMonth)}, saves ${usd(r.storage.savedUsdPerMonth)}/month`,
+    `  egress at ${rate(r.egress.usdPerGb)}/GB (${src(r.prices.egress)}): ${usd(r.egress.baselineUsdPerMonth)} -> ${usd(r.egress.tenpakUsdPerMonth)}, saves ${usd(r.egress.savedUsdPerMonth)}/month`,
     `  total ${usd(r.totalSavedUsdPerMonth)}/month`,
     ...r.assumptions.map(a => `assumption: ${a}`)
   ].join('\n')

@@ -21,11 +21,23 @@ type Binding = typeof import('zstd-napi/binding.js')
 const binding: Binding = createRequire(import.meta.url)('zstd-napi/binding.js')
 
 /**
- * Default level of patch frames. Measured in scripts/bench/delta: on the
- * chunks patches are used for (headers, nodes, shifted tflite pieces) level 3
- * is within a few percent of 19 and an order of magnitude faster.
+ * Default zstd levels of patch frames, by chunk size. Measured on the TFLite
+ * structure bytes of the palm-detection repack (75 KB against its base):
+ * level 3 → 9,320 bytes at ~470 MB/s, level 9 → 6,842 at ~70 MB/s, level 19 →
+ * 5,048 at < 1 MB/s (loading a large dictionary at the btultra levels is what
+ * costs). Small chunks (headers, DAG nodes, container structure) are few and
+ * worth level 9; larger ones (text, records, unparsed bytes) take level 3.
  */
-export const DEFAULT_PATCH_LEVEL = 3
+export const PATCH_LEVEL_SMALL = 9
+/** See {@link PATCH_LEVEL_SMALL}. */
+export const PATCH_LEVEL_LARGE = 3
+/** Chunks up to this many bytes get {@link PATCH_LEVEL_SMALL}. */
+export const PATCH_SMALL_MAX = 128 * 1024
+
+/** The default patch level for a chunk of `length` bytes. */
+export function defaultPatchLevel (length: number): number {
+  return length <= PATCH_SMALL_MAX ? PATCH_LEVEL_SMALL : PATCH_LEVEL_LARGE
+}
 
 const MAGIC = [0x37, 0xa4, 0x30, 0xec]
 

@@ -23,7 +23,7 @@
  */
 
 import { ErrorCode, TenpakError } from '../errors.js'
-import { createPatchContext, DEFAULT_PATCH_LEVEL, patchBound } from './delta-patch.js'
+import { createPatchContext, defaultPatchLevel, patchBound } from './delta-patch.js'
 import type { PatchContext } from './delta-patch.js'
 import { ByteReader, ByteWriter, estimateLayouts, MAX_SAMPLE_WORDS, readResidual, ResidualLayout, writeResidual } from './delta-streams.js'
 import type { LayoutEstimate, ResidualLayoutValue, ResidualScratch } from './delta-streams.js'
@@ -53,7 +53,7 @@ export interface DeltaEncodeOptions {
   codecs?: readonly number[]
   /** Force the residual layout instead of estimating it. */
   layout?: 'planes' | 'bits'
-  /** zstd level of patch frames (default {@link DEFAULT_PATCH_LEVEL}). */
+  /** zstd level of patch frames (default by size: delta-patch.ts defaultPatchLevel). */
   patchLevel?: number
 }
 
@@ -277,7 +277,7 @@ export function createDeltaCodec (init: { zstd?: ZstdContext } = {}): DeltaCodec
   }
 
   function encodePatch (bytes: Uint8Array, base: Uint8Array, options: DeltaEncodeOptions): Encoded {
-    const level = options.patchLevel ?? DEFAULT_PATCH_LEVEL
+    const level = options.patchLevel ?? defaultPatchLevel(bytes.length)
     checkZstdLevel(level)
     writer.reset()
     writer.ensure(1 + patchBound(bytes.length))

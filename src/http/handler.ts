@@ -13,6 +13,9 @@ import { HttpError, errorResponse, responseForError } from './errors.js'
 import * as hub from './hub.js'
 import { ipfs } from './gateway.js'
 import { reconstructionRoute, packRoute, chunkRoute } from './reconstruction.js'
+import { syncRoute } from './sync.js'
+import { createDashboard, type Dashboard } from './dashboard.js'
+import type { AdvisorHttpOptions } from '../advisor/proxy.js'
 import type { HttpRequest, HttpResponse } from './types.js'
 
 /** Longest request target accepted (414 beyond). */
@@ -31,6 +34,10 @@ export interface HandlerOptions {
   maxTerms?: number
   /** extra fields for /healthz */
   health?: () => Record<string, unknown>
+  /** built dashboard front-end served at `/` (default dist/web); false: none */
+  webRoot?: string | false
+  /** options of the advisor endpoints (/v1/route, /v1/presets, /v1/chat/completions) */
+  advisor?: AdvisorHttpOptions
 }
 
 /** A handler plus what the daemon needs to report on it. */
@@ -51,10 +58,12 @@ export function createHandler (opts: HandlerOptions): TenpakHandler {
   const chunks = createChunkSource({ blocks: opts.repo.blocks, cacheBytes: opts.cacheBytes })
   const ctx = createContext({ repo: opts.repo, chunks, auth: createTokenCheck(opts.writeTokens ?? []), publicUrl: opts.publicUrl, maxTerms: opts.maxTerms })
 
+  const dashboard = createDashboard({ ctx, webRoot: opts.webRoot, advisor: opts.advisor })
+
   const handle = async (req: HttpRequest): Promise<HttpResponse> => {
     let res: HttpResponse
     try {
-      res = await route(ctx, req, opts)
+      res = await route(ctx, req, opts, dashboard)
     } catch (err) {
       res = responseForError(err)
       ;(res as HttpResponse & { error?: unknown }).error = err
@@ -93,7 +102,7 @@ function parseTarget (url: string): { segs: string[], query: URLSearchParams } {
 
 const API_KEYWORDS = new Set(['revision', 'tree', 'paths-info', 'refs'])
 
-async function route (ctx: HttpContext, req: HttpRequest, opts: HandlerOptions): Promise<HttpResponse> {
+async function route (ctx: HttpContext, req: HttpRequest, opts: HandlerOptions, dashboard: Dashboard): Promise<HttpResponse> {
   const { segs, query } = parseTarget(req.url)
   if (req.method === 'OPTIONS') {
     return { status: 204, headers: { allow: 'GET, HEAD, POST, PUT, OPTIONS', 'access-control-allow-methods': 'GET, HEAD, POST, PUT, OPTIONS', 'access-control-allow-headers': 'Authorization, Range, If-None-Match, If-Match, If-Range, Content-Type, Accept', 'access-control-max-age': '86400' } }
@@ -108,12 +117,18 @@ async function route (ctx: HttpContext, req: HttpRequest, opts: HandlerOptions):
     allow(req, READ_METHODS)
     return await ipfs(ctx, req, segs.slice(1), query)
   }
+  if (s0 === 'v1' && segs[1] === 'sync') return await syncRoute(ctx, req, segs.slice(2))
   if (s0 === 'v1' && segs.length === 3) {
     allow(req, READ_METHODS)
     if (segs[1] === 'reconstructions') return await reconstructionRoute(ctx, req, segs[2])
     if (segs[1] === 'packs') return await packRoute(ctx, req, segs[2])
     if (segs[1] === 'chunks') return await chunkRoute(ctx, req, segs[2])
   }
+  if (s0 === 'v1' && segs.length <= 3) {
+    const r = await dashboard.advisor(req, segs)
+    if (r != null) return r
+  }
+  if (s0 === 'api' && segs[1] === 'dashboard') return await dashboard.api(req, segs.slice(2), query)
   if (s0 === 'api' && (segs[1] === 'models' || segs[1] === 'datasets')) {
     return await apiRoute(ctx, req, segs[1] === 'models' ? RepoType.MODEL : RepoType.DATASET, segs.slice(2), query)
   }
@@ -130,7 +145,8 @@ async function route (ctx: HttpContext, req: HttpRequest, opts: HandlerOptions):
     allow(req, READ_METHODS)
     return await hub.resolveFile(ctx, req, type, rest.slice(0, at).join('/'), rest[at + 1], rest.slice(at + 2).join('/'))
   }
-  return errorResponse(404, 'NotFound', 'no such route')
+  // the dashboard: its built files, and its page routes (SPA fallback)
+  return await dashboard.page(req, segs) ?? errorResponse(404, 'NotFound', 'no such route')
 }
 
 async function apiRoute (ctx: HttpContext, req: HttpRequest, type: RepoTypeValue, rest: string[], query: URLSearchParams): Promise<HttpResponse> {

@@ -146,7 +146,7 @@ t.test('a model encoded by onnx-proto (protobufjs) parses to the same tensors it
   const layout = await detectLayout('model.onnx', bytes.subarray(0, 16), bytes.length, headReader(bytes).read, { read: r.read })
   const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')
   const expected: Array<[string, string]> = []
-  for (const tp of decoded.graph?.initializer ?? []) {
+  for (const tp of (decoded.graph?.initializer ?? []) as onnxProto.onnx.TensorProto[]) {
     if (tp.dataLocation === 1) continue
     const data = tp.rawData.length > 0 ? tp.rawData : tp.floatData.length > 0 ? f32le(...tp.floatData) : f64le(...tp.doubleData)
     expected.push([tp.name, hex(data)])

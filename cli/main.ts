@@ -5,31 +5,60 @@
  */
 import { Command, CommanderError } from 'commander'
 import { reportError, EXIT } from './context.js'
-import * as add from './commands/add.js'
-import * as ls from './commands/ls.js'
-import * as log from './commands/log.js'
-import * as cat from './commands/cat.js'
-import * as exp from './commands/export.js'
-import * as verify from './commands/verify.js'
-import * as gc from './commands/gc.js'
-import * as stats from './commands/stats.js'
-import * as delta from './commands/delta.js'
-import * as serve from './commands/serve.js'
-import * as mount from './commands/mount.js'
-import * as presets from './commands/presets.js'
-import * as quantize from './commands/quantize.js'
-import * as optimize from './commands/optimize.js'
-import * as route from './commands/route.js'
-import * as savings from './commands/savings.js'
-import * as importHfCache from './commands/import-hf-cache.js'
-import * as remote from './commands/remote.js'
-import * as push from './commands/push.js'
-import * as pull from './commands/pull.js'
-import * as clone from './commands/clone.js'
-import * as fetch from './commands/fetch.js'
 
-/** Build the program (exported for tests of argument parsing). */
-export function buildProgram (): Command {
+/** A command module: registers its command on the program. */
+interface CommandModule { register: (program: Command) => void }
+
+/**
+ * Command modules by command name, loaded on demand: a command pulls in only
+ * its own dependencies (the S3 SDK, the FUSE binding and the HTTP server are
+ * not loaded for `tenpak add`), which keeps start-up short.
+ */
+const COMMANDS: Record<string, () => Promise<CommandModule>> = {
+  'add': async () => await import('./commands/add.js'),
+  'ls': async () => await import('./commands/ls.js'),
+  'log': async () => await import('./commands/log.js'),
+  'cat': async () => await import('./commands/cat.js'),
+  'export': async () => await import('./commands/export.js'),
+  'verify': async () => await import('./commands/verify.js'),
+  'gc': async () => await import('./commands/gc.js'),
+  'stats': async () => await import('./commands/stats.js'),
+  'delta': async () => await import('./commands/delta.js'),
+  'serve': async () => await import('./commands/serve.js'),
+  'mount': async () => await import('./commands/mount.js'),
+  'presets': async () => await import('./commands/presets.js'),
+  'quantize': async () => await import('./commands/quantize.js'),
+  'optimize': async () => await import('./commands/optimize.js'),
+  'route': async () => await import('./commands/route.js'),
+  'savings': async () => await import('./commands/savings.js'),
+  'import-hf-cache': async () => await import('./commands/import-hf-cache.js'),
+  'remote': async () => await import('./commands/remote.js'),
+  'push': async () => await import('./commands/push.js'),
+  'pull': async () => await import('./commands/pull.js'),
+  'clone': async () => await import('./commands/clone.js'),
+  'fetch': async () => await import('./commands/fetch.js'),
+}
+
+/** The command an argv names (first word that is not a global option or its value). */
+function commandName (argv: string[]): string | undefined {
+  for (let i = 2; i < argv.length; i++) {
+    const a = argv[i]
+    if (a === '--store') { i++; continue }
+    if (a.startsWith('-')) continue
+    return a
+  }
+  return undefined
+}
+
+/** Load the modules `argv` needs: its command's, or all of them (help, unknown commands). */
+async function loadCommands (argv: string[]): Promise<CommandModule[]> {
+  const name = commandName(argv)
+  if (name != null && Object.hasOwn(COMMANDS, name)) return [await COMMANDS[name]()]
+  return await Promise.all(Object.values(COMMANDS).map(async load => await load()))
+}
+
+/** Build the program with the given command modules (exported for tests of argument parsing). */
+export function buildProgram (modules: CommandModule[]): Command {
   const program = new Command()
   program.name('tenpak')
     .description('content-addressed storage for ML models and datasets')
@@ -38,13 +67,13 @@ export function buildProgram (): Command {
     .exitOverride()
     .showHelpAfterError(false)
     .configureOutput({ outputError: (str, write) => write(`tenpak: ERR_USAGE: ${str.replace(/^error: /, '').trim()}\n`) })
-  for (const c of [add, ls, log, cat, exp, verify, gc, stats, delta, serve, mount, presets, quantize, optimize, route, savings, importHfCache, remote, push, pull, clone, fetch]) c.register(program)
+  for (const c of modules) c.register(program)
   return program
 }
 
 /** Run the CLI with `argv` (process.argv form). */
 export async function main (argv: string[]): Promise<number> {
-  const program = buildProgram()
+  const program = buildProgram(await loadCommands(argv))
   try {
     await program.parseAsync(argv)
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.OK

@@ -1,14 +1,24 @@
 /** `tenpak serve [--host H] [--port P] [--config FILE] [--write-token T]…` — the HTTP origin (daemon/). */
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { createHash } from 'node:crypto'
 import type { Command } from 'commander'
 import type { GlobalOptions } from '../context.js'
 import { loadConfig, type ServeFlags } from '../../daemon/config.js'
 import { startServer } from '../../daemon/server.js'
 import { createJsonLogger } from '../../daemon/logger.js'
+import { createRepo, type Repo } from '../../src/repo/repo.js'
+import { createS3Client, createS3Backend, parseS3Url, withRetry } from '../../src/store/s3-backend.js'
+import { createS3Remote } from '../../src/sync/s3-remote.js'
+import { createMirror, type Mirror } from '../../src/sync/mirror.js'
+
+interface S3Flags { s3CacheDir?: string, s3Refresh?: string, s3Endpoint?: string }
 
 /** Register the command. */
 export function register (program: Command): void {
   program.command('serve')
-    .description('serve the store over HTTP: Hub-compatible API, IPFS gateway subset, reconstruction API')
+    .description('serve the store over HTTP: Hub-compatible API, IPFS gateway subset, reconstruction API, sync endpoints')
     .option('--host <host>', 'address to listen on (default 127.0.0.1)')
     .option('--port <port>', 'port (default 7070; 0 picks a free one)')
     .option('--config <file>', 'JSON config file (see docs/deploy.md)')
@@ -16,11 +26,37 @@ export function register (program: Command): void {
     .option('--cache <size>', 'decoded-chunk cache, e.g. 256MiB (default 64MiB)')
     .option('--public-url <url>', 'URL clients reach this server at (for Link headers)')
     .option('--quiet', 'log only errors and lifecycle events, not every request')
-    .action(async (opts: Omit<ServeFlags, 'store'>, cmd: Command) => {
+    .option('--s3-cache-dir <dir>', 'with --store s3://…: local cache store (default: a per-process temp dir, removed at exit)')
+    .option('--s3-refresh <ms>', 'with --store s3://…: how often to pick up refs pushed to the bucket (default 5000)')
+    .option('--s3-endpoint <url>', 'with --store s3://…: S3 endpoint (default $AWS_ENDPOINT_URL)')
+    .action(async (opts: Omit<ServeFlags, 'store'> & S3Flags, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>()
       const config = loadConfig({ ...opts, store: g.store })
       const logger = createJsonLogger(process.stderr)
-      const server = await startServer(config, { logger })
+      let repo: Repo | undefined
+      let mirror: Mirror | undefined
+      let tempCache: string | undefined
+      if (config.store.startsWith('s3://')) {
+        // an S3 store is served from a local cache store kept in step with the bucket
+        const location = parseS3Url(config.store)
+        const client = createS3Client({ endpoint: opts.s3Endpoint })
+        const backend = withRetry(createS3Backend(client, location), { onRetry: (i) => { logger.warn('s3 retry', { op: i.op, key: i.key, attempt: i.attempt, err: String((i.error as Error)?.message ?? i.error) }) } })
+        const remote = createS3Remote({ backend, client, location })
+        let dir = opts.s3CacheDir
+        if (dir == null) {
+          dir = tempCache = path.join(os.tmpdir(), `tenpak-s3-${createHash('sha256').update(config.store).digest('hex').slice(0, 12)}-${process.pid}`)
+        }
+        fs.mkdirSync(dir, { recursive: true })
+        repo = await createRepo({ dir })
+        mirror = createMirror(repo, remote, {
+          intervalMs: opts.s3Refresh != null ? Number(opts.s3Refresh) : 5000,
+          onError: (err) => { logger.error('s3 refresh failed', { err: String((err as Error)?.message ?? err) }) },
+          onUpdate: (u) => { logger.info('s3 ref', u) }
+        })
+        const moved = await mirror.refresh()
+        logger.info('s3 store', { store: config.store, cache: dir, branches: moved })
+      }
+      const server = await startServer(config, { logger, repo })
       // first signal: graceful; a second one while draining: stop now
       await new Promise<void>(resolve => {
         let stopping = false
@@ -32,5 +68,8 @@ export function register (program: Command): void {
         process.on('SIGINT', onSignal)
         process.on('SIGTERM', onSignal)
       })
+      if (mirror != null) await mirror.stop()
+      if (repo != null) await repo.close()
+      if (tempCache != null) fs.rmSync(tempCache, { recursive: true, force: true })
     })
 }

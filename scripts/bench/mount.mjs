@@ -176,17 +176,22 @@ async function ddDirect (path) {
 }
 
 const results = { original: [], cold: [], warm: [], direct: [], amplification: [], sparse: [] }
+let kernelRa
 for (let run = 0; run < runs; run++) {
   log(`run ${run + 1}/${runs} …`)
-  results.original.push(await reader('seq', file))
+  // the peer and the warm read alternate, three times each, so both see the same machine load
   await withMount(async h => {
     results.cold.push(await reader('seq', mounted))
     const s = h.stats()
     results.cold.at(-1).decoded = s.fetcher.decodedBytes
     results.cold.at(-1).served = s.servedBytes
-    const before = h.stats().servedBytes
-    results.warm.push(await reader('seq', mounted))
-    results.warm.at(-1).served = h.stats().servedBytes - before
+    kernelRa = h.kernelReadaheadKb
+    for (let i = 0; i < 3; i++) {
+      results.original.push(await reader('seq', file))
+      const before = h.stats().servedBytes
+      results.warm.push(await reader('seq', mounted))
+      results.warm.at(-1).served = h.stats().servedBytes - before
+    }
   })
   await withMount(async h => {
     await ddDirect(mounted)
@@ -218,7 +223,8 @@ const best = xs => Math.max(...xs)
 const gbs = r => r.bytes / r.seconds / GB
 const orig = best(results.original.map(gbs))
 const cold = best(results.cold.map(gbs))
-const warm = best(results.warm.map(gbs))
+const warmBest = results.warm.reduce((a, b) => gbs(b) > gbs(a) ? b : a)
+const warm = gbs(warmBest)
 const direct = best(results.direct.map(gbs))
 const amp = results.amplification.at(-1)
 const sparse = results.sparse.at(-1)
@@ -226,10 +232,10 @@ const f2 = x => x.toFixed(2)
 const f3 = x => x.toFixed(3)
 
 const out = {
-  machine: { cpus: cpus().length, loadavg: loadavg().map(x => Number(x.toFixed(2))) },
+  machine: { cpus: cpus().length, loadavg: loadavg().map(x => Number(x.toFixed(2))), kernelReadaheadKb: kernelRa },
   file: { bytes: size, leaves: spans.length, store: added },
   runs,
-  sequentialGBs: { original: orig, mountCold: cold, mountWarm: warm, mountWarmDirect: direct, coldVsOriginal: cold / orig, warmVsOriginal: warm / orig, warmDirectVsOriginal: direct / orig, warmServedFromFuse: results.warm.at(-1).served, warmDirectDecoded: results.direct.at(-1).decoded },
+  sequentialGBs: { original: orig, mountCold: cold, mountWarm: warm, mountWarmDirect: direct, coldVsOriginal: cold / orig, warmVsOriginal: warm / orig, warmDirectVsOriginal: direct / orig, warmServedFromFuse: warmBest.served, warmDirectDecoded: results.direct.at(-1).decoded },
   decodeOnlyGBs: decodeGBs,
   amplification: {
     fromPretrained: { decodedOverServed: amp.decoded / amp.served, decodedOverRequested: amp.decoded / amp.bytes, requested: amp.bytes, served: amp.served, decoded: amp.decoded, GBs: gbs(amp) },
@@ -237,12 +243,12 @@ const out = {
     coldSequential: { decodedOverServed: results.cold.at(-1).decoded / results.cold.at(-1).served }
   }
 }
-console.log(`tenpak mount benchmark: ${(size / 2 ** 30).toFixed(2)} GiB bf16 safetensors, ${spans.length} leaves, ${cpus().length} CPUs, load ${out.machine.loadavg.join(' ')}, best of ${runs}`)
+console.log(`tenpak mount benchmark: ${(size / 2 ** 30).toFixed(2)} GiB bf16 safetensors, ${spans.length} leaves, ${cpus().length} CPUs, load ${out.machine.loadavg.join(' ')}, kernel readahead ${kernelRa ?? '?'} KiB, best of ${runs} (warm and original: best of ${3 * runs})`)
 console.log('')
 console.log('sequential read (1 MiB reads)       GB/s   × original')
 console.log(`  original file (OS page cache)     ${f2(orig).padStart(5)}   1.00`)
 console.log(`  mount, cold (fresh mount)         ${f2(cold).padStart(5)}   ${f2(cold / orig)}`)
-console.log(`  mount, warm (second read)         ${f2(warm).padStart(5)}   ${f2(warm / orig)}   (${(results.warm.at(-1).served / 2 ** 20).toFixed(1)} MiB of it from FUSE, the rest page cache)`)
+console.log(`  mount, warm (second read)         ${f2(warm).padStart(5)}   ${f2(warm / orig)}   (${(warmBest.served / 2 ** 20).toFixed(1)} MiB of it through FUSE, the rest from the page cache)`)
 console.log(`  mount, warm chunk cache, O_DIRECT ${f2(direct).padStart(5)}   ${f2(direct / orig)}   (userspace read path; ${(results.direct.at(-1).decoded / 2 ** 20).toFixed(1)} MiB decoded again)`)
 console.log(`  store decode alone (getSync)      ${f2(decodeGBs).padStart(5)}   ${f2(decodeGBs / orig)}`)
 console.log('')

@@ -7,7 +7,10 @@
  * kernel issues 128 KiB reads, several at once and not always in order, so
  * a read that starts within `SEQ_WINDOW` of where the previous ones ended
  * counts as sequential. After two such reads, leaves ahead of the reader are
- * decoded at readahead priority, the window doubling up to `maxReadahead`.
+ * decoded at readahead priority. The window is as large as what the reader
+ * has read sequentially so far (at least 256 KiB, at most `maxReadahead`):
+ * a loader streaming a file soon gets the full window, while a few scattered
+ * reads (say, page-cache misses of a file read before) decode little extra.
  */
 import type { BlockStore } from '../store/block-store.js'
 import { leafSpans, type NodeCache, type LeafSpan } from '../repo/read.js'
@@ -17,8 +20,8 @@ import { Priority, type LeafFetcher } from './leaf-fetcher.js'
 /** Reads starting this close to the previous end count as sequential. */
 const SEQ_WINDOW = 1 << 20
 
-/** First readahead window once a reader is sequential. */
-const MIN_READAHEAD = 1 << 20
+/** Smallest readahead window once a reader is sequential. */
+const MIN_READAHEAD = 256 << 10
 
 /** Sequential-read tracking of one open file. */
 export interface ReadState {
@@ -26,13 +29,15 @@ export interface ReadState {
   end: number
   /** consecutive sequential reads */
   streak: number
+  /** bytes read by those reads */
+  seqBytes: number
   /** readahead requested up to this offset */
   aheadTo: number
 }
 
 /** A fresh read state. */
 export function newReadState (): ReadState {
-  return { end: -1, streak: 0, aheadTo: 0 }
+  return { end: -1, streak: 0, seqBytes: 0, aheadTo: 0 }
 }
 
 /** What a file read needs. */
@@ -77,10 +82,11 @@ function copy (spans: LeafSpan[], leaves: Uint8Array[], buf: Uint8Array): number
 function track (deps: ReaderDeps, file: Pick<FileEntry, 'cid' | 'size'>, state: ReadState, offset: number, end: number): void {
   const sequential = state.end >= 0 && offset <= state.end + SEQ_WINDOW && offset + SEQ_WINDOW >= state.end
   state.streak = sequential ? state.streak + 1 : 0
+  state.seqBytes = sequential ? state.seqBytes + (end - offset) : 0
   if (!sequential) state.aheadTo = 0
   state.end = sequential ? Math.max(state.end, end) : end
   if (state.streak < 2 || deps.maxReadahead <= 0) return
-  const window = Math.min(deps.maxReadahead, MIN_READAHEAD * 2 ** Math.min(state.streak - 2, 20))
+  const window = Math.min(deps.maxReadahead, Math.max(MIN_READAHEAD, state.seqBytes))
   const target = Math.min(file.size, state.end + window)
   const from = Math.max(state.end, state.aheadTo)
   // extend in steps of at least a quarter window, so each read does not walk the DAG for one leaf

@@ -101,9 +101,10 @@ const MIME: Readonly<Record<string, string>> = {
  * (dist/src/http → dist/web), or, when running from source, ../../dist/web.
  */
 export function defaultWebRoot (): string {
-  const here = path.dirname(fileURLToPath(import.meta.url))
-  const candidates = [path.resolve(here, '../../web'), path.resolve(here, '../../dist/web')]
-  return candidates.find(c => fs.existsSync(path.join(c, 'index.html'))) ?? candidates[candidates.length - 1]
+  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
+  // compiled: <pkg>/dist/src/http → <pkg>/dist/web; from source: <pkg>/src/http → <pkg>/dist/web
+  // (never <pkg>/web, the unbuilt sources)
+  return path.basename(root) === 'dist' ? path.join(root, 'web') : path.join(root, 'dist', 'web')
 }
 
 /** Create the dashboard routes over a handler context. */

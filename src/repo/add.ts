@@ -19,6 +19,7 @@ import type { EncodeHint } from '../codec/types.js'
 import type { TensorInfo, FileLayout } from '../formats/types.js'
 import type { NodeCache } from './read.js'
 import { chooseBaseFile, loadBaseFile, pairFile, type FilePairing } from './pairing.js'
+import type { EncodePool } from './encode-pool.js'
 import { detectLayout } from '../formats/detect.js'
 import { chunkFile, DEFAULT_CHUNK_PARAMS } from '../chunk/chunker.js'
 import type { ChunkParams } from '../chunk/types.js'
@@ -78,7 +79,13 @@ export interface IngestOptions extends AbortOptions, ProgressOptions {
   chunkParams?: ChunkParams
   /** store chunks as deltas against a paired base file when smaller */
   delta?: DeltaContext
+  /** worker threads to encode chunks on (inline when absent) */
+  pool?: EncodePool
 }
+
+/** Most chunks in flight to the encode pool per file (bounds memory: ~2 × 512 KiB each). */
+const MAX_IN_FLIGHT = 16
+const EMPTY = new Uint8Array(0)
 
 /** Per-file delta statistics. */
 export interface DeltaStats {
@@ -125,7 +132,12 @@ export async function sourceLayout (file: SourceFile): Promise<FileLayout> {
       const { bytesRead } = await fh.read(b, 0, len, 0)
       return b.subarray(0, bytesRead)
     }
-    return await detectLayout(file.path, head, file.size, readHeader)
+    const read = async (o: number, n: number): Promise<Uint8Array> => {
+      const b = Buffer.alloc(n)
+      const { bytesRead } = await fh.read(b, 0, n, o)
+      return b.subarray(0, bytesRead)
+    }
+    return await detectLayout(file.path, head, file.size, readHeader, { read })
   } catch {
     return { format: 'bytes', segments: [] }
   } finally {
@@ -146,7 +158,12 @@ export async function ingestFile (writer: PackWriter, file: SourceFile, options:
       const { bytesRead } = await fh.read(b, 0, len, 0)
       return b.subarray(0, bytesRead)
     }
-    let layout = await detectLayout(file.path, head, size, readHeader)
+    const readAt = async (o: number, n: number): Promise<Uint8Array> => {
+      const b = Buffer.alloc(n)
+      const { bytesRead } = await fh.read(b, 0, n, o)
+      return b.subarray(0, bytesRead)
+    }
+    let layout = await detectLayout(file.path, head, size, readHeader, { read: readAt })
 
     // pair with a base file when asked: tensors by name, pieces by index, nodes by position
     let pairing: FilePairing | undefined
@@ -177,6 +194,9 @@ export async function ingestFile (writer: PackWriter, file: SourceFile, options:
     })
     let seen = 0
     let dupBytes = 0
+    const pool = options.pool
+    const inflight = new Set<string>()
+    const jobs: Array<Promise<void>> = []
     const source = async function * (): AsyncGenerator<Uint8Array> {
       let pos = 0
       while (pos < size) {
@@ -195,11 +215,31 @@ export async function ingestFile (writer: PackWriter, file: SourceFile, options:
       // ask for the pairing of every chunk, duplicate or not, so ordinals stay aligned
       const base = pairing?.chunkBase(chunk.hint, chunk.offset, chunk.bytes.length)
       const hint: EncodeHint = { kind: chunk.hint.kind, dtype: chunk.hint.dtype, wordSize: chunk.hint.elementSize }
-      if (!store(cid, chunk.bytes, hint, base)) dupBytes += chunk.bytes.length
+      const key = cid.toString()
+      if (writer.has(cid) || inflight.has(key)) {
+        dupBytes += chunk.bytes.length
+      } else if (pool != null && chunk.bytes.length >= 4096) {
+        // encode on a worker; the pack entry is appended when it comes back
+        inflight.add(key)
+        const useBase = base != null && delta != null && deltaDepth(delta.blocks, base.cid) + 1 <= MAX_DELTA_DEPTH ? base : undefined
+        const baseArg = useBase != null && delta != null ? { bytes: delta.blocks.getSync(useBase.cid), dtype: useBase.dtype } : undefined
+        const logicalLength = chunk.bytes.length
+        const job = pool.encode(chunk.bytes, hint, baseArg).then(r => {
+          writer.put(cid, EMPTY, { encoded: { codec: r.codec, data: r.data, base: r.delta ? useBase?.cid : undefined }, logicalLength })
+          if (r.delta) { stats.deltaLogical += logicalLength; stats.deltaStored += r.data.length }
+          inflight.delete(key)
+        })
+        job.catch(() => {}) // awaited below; this only marks the rejection as handled meanwhile
+        jobs.push(job)
+        if (jobs.length >= MAX_IN_FLIGHT) await jobs.shift()
+      } else {
+        store(cid, chunk.bytes, hint, base)
+      }
       dag.addLeaf(cid, chunk.bytes.length)
       seen += chunk.bytes.length
       options.onProgress?.({ type: 'add:bytes', bytes: chunk.bytes.length })
     }
+    await Promise.all(jobs)
     if (seen !== size) throw new BadInputError(ErrorCode.BAD_ARGUMENT, `${file.abs} changed while being read`)
     const root = dag.finish()
     const entry: FileEntry = { path: file.path, cid: root.cid, size, sha256: sha.digest(), format: layout.format }

@@ -18,7 +18,8 @@ import { runCli } from '../helpers/store.js'
 import { projectRoot } from '../helpers/corpus.js'
 import { fixtureStore, webBuilt } from './helpers.js'
 
-const CHROMIUM = '/usr/bin/chromium'
+// TENPAK_CHROMIUM: another Chromium binary (default: Debian's, installed by scripts/install-system-deps.sh)
+const CHROMIUM = process.env.TENPAK_CHROMIUM ?? '/usr/bin/chromium'
 const SHOTS = join(projectRoot, '.tap', 'screenshots')
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex')
 
@@ -172,6 +173,7 @@ if (!existsSync(CHROMIUM)) {
       const dep = await open('/deploy')
       await dep.waitForSelector('[data-testid=deploy-commands] pre')
       t.equal(await dep.textContent('[data-testid=origin]'), base)
+      await dep.selectOption('#deploy-model', 'corpus/peft')
       t.ok(await dep.isVisible(`text=HF_ENDPOINT=${base} vllm serve corpus/peft`), 'vLLM command with this server filled in')
       await shot(dep, 'deploy')
       const nf = await open('/no-such-page')

@@ -108,28 +108,52 @@ if (reason != null) {
       t.not(write.code, 0, 'the mount is read-only')
     })
 
-    t.test('a fine-tune stored as a delta reads back byte-identical', async t => {
-      // counts leaves of the peft checkpoints whose pack entry names a delta base
-      const f = folders.find(x => x.name === 'peft-finegates-roberta-mrpc-checkpoints')
-      if (f == null) { t.skip('peft corpus folder missing'); return }
-      let deltas = 0
-      const nodes = new NodeCache()
-      for (const e of (await repo.manifest(await repo.resolve(f.repo))).files) {
-        for (const s of leafSpans(repo.blocks, nodes, e.cid, e.size, 0, e.size)) if (repo.blocks.location(s.cid)?.base != null) deltas++
-      }
-      if (deltas === 0) {
-        t.skip('!!! NO DELTA-CODED CHUNKS IN THE STORE: src/codec has no delta codec yet, so fine-tunes are stored standalone; the peft diff above covers them byte for byte !!!')
-        return
-      }
-      const r = await run('diff', ['-r', f.path, join(mnt, f.kind, 'corpus', f.name)])
-      t.equal(r.code, 0, `${deltas} delta-coded leaves read back identical`)
-    })
-
     t.test('no read failed inside the mount', async t => {
       t.same(errors, [])
       const s = h.stats()
       t.ok(s.reads > 0 && s.servedBytes > 0, `${s.reads} reads, ${s.servedBytes} bytes served, ${s.fetcher.decodedChunks} leaves decoded`)
     })
+  })
+
+  t.test('a fine-tune stored as a delta of its base reads back byte-identical', async t => {
+    const { repo, dir } = await freshRepo(t)
+    const peft = join(corpusDir, 'models/peft-finegates-roberta-mrpc-checkpoints')
+    const baseDir = join(dir, 'base')
+    const ftDir = join(dir, 'ft')
+    mkdirSync(baseDir)
+    mkdirSync(ftDir)
+    // the same file name in both, as a fine-tune of a base repo would have
+    writeFileSync(join(baseDir, 'adapter_model.safetensors'), readFileSync(join(peft, 'checkpoint-1150.adapter_model.safetensors')))
+    writeFileSync(join(ftDir, 'adapter_model.safetensors'), readFileSync(join(peft, 'checkpoint-1380.adapter_model.safetensors')))
+    await repo.add('org/peft-base', baseDir)
+    // `base` is the add option of the delta work (issue 7); older stores ignore it
+    await repo.add('org/peft-ft', ftDir, { base: 'org/peft-base' } as Parameters<typeof repo.add>[2])
+    const entry = await repo.stat('org/peft-ft', undefined, 'adapter_model.safetensors')
+    let deltas = 0
+    let leaves = 0
+    for (const s of leafSpans(repo.blocks, new NodeCache(), entry.cid, entry.size, 0, entry.size)) {
+      leaves++
+      if (repo.blocks.location(s.cid)?.base != null) deltas++
+    }
+    if (deltas === 0) {
+      const msg = '!!! NO DELTA-CODED CHUNKS: this store kept the fine-tune standalone (no delta codec in src/codec yet), so the delta read path is untested here !!!'
+      process.stderr.write(msg + '\n')
+      t.skip(msg)
+      return
+    }
+    const mnt = join(dir, 'mnt')
+    const h = await mountStore(repo, mnt, { onError, cacheBytes: 4 << 20, decodeThreads: 1 })
+    t.teardown(async () => { await h.unmount() })
+    // decode workers start slowly under the test's TypeScript loader; wait, so deltas go through them
+    for (let i = 0; i < 600 && h.stats().fetcher.workers < 1; i++) await new Promise(resolve => setTimeout(resolve, 100))
+    const file = join(mnt, 'models/org/peft-ft/adapter_model.safetensors')
+    const src = join(ftDir, 'adapter_model.safetensors')
+    t.equal((await run('cmp', [src, file])).code, 0, `${deltas} of ${leaves} leaves are deltas; cmp of the whole file`)
+    const spec = { file: src, ranges: randomRanges(entry.size, 200, 11) }
+    t.same((await childPreads([{ ...spec, file }], join(dir, 'spec.json')))[0], sourcePreads(spec), '200 random preads')
+    const s = h.stats()
+    t.ok(s.fetcher.workerChunks > 0, `${s.fetcher.decodedChunks} leaves decoded (${s.fetcher.workerChunks} on workers, ${s.fetcher.mainThreadChunks} on the main thread), base leaves included`)
+    t.same(errors, [])
   })
 
   t.test('a commit made while mounted appears without remounting', async t => {

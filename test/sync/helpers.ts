@@ -38,15 +38,19 @@ export function tensorRanges (bytes: Buffer): Array<{ name: string, start: numbe
 
 /**
  * A fine-tune of the base file that changes `k` tensors only (every value of
- * each nudged in its low mantissa bits). A different real checkpoint would
+ * each nudged by noise in its low mantissa byte). A different real checkpoint would
  * not do for the "< 5% sent" check: its values all differ, so even a
  * lossless delta of it is ~75% of its size.
  */
 export function fineTune (dir: string, k = 3): { dir: string, file: string, changed: string[], size: number } {
   const bytes = Buffer.from(readFileSync(BASE_FILE))
   const tensors = tensorRanges(bytes)
-  const pick = [tensors[1], tensors[Math.floor(tensors.length / 2)], tensors[tensors.length - 2]].slice(0, k)
-  for (const t of pick) for (let o = t.start; o < t.end; o += 2) bytes[o] ^= 0x01
+  // the largest tensors after the 2.3 MB classifier head (12 KiB LoRA matrices)
+  const bySize = [...tensors].sort((a, b) => (b.end - b.start) - (a.end - a.start))
+  const pick = bySize.slice(1, 1 + k)
+  let x = 0x9e3779b9
+  // pseudo-random noise in the low mantissa byte of every f32 value: a real, incompressible change
+  for (const t of pick) for (let o = t.start; o < t.end; o += 4) { x = (Math.imul(x, 1664525) + 1013904223) >>> 0; bytes[o] ^= x >>> 24 }
   mkdirSync(dir, { recursive: true })
   const file = join(dir, 'adapter_model.safetensors')
   writeFileSync(file, bytes)

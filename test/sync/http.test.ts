@@ -34,6 +34,7 @@ t.test('push a model, then a fine-tune sent as deltas (< 5% of its size); pull i
   t.ok(p2.bytesSent < 0.05 * ft.size, `second push sent ${p2.bytesSent} bytes for a ${ft.size}-byte fine-tune (3 of 148 tensors changed)`)
   t.ok(p2.bytesSkipped > 0, 'objects the remote had were skipped')
   t.equal(p2.expanded, 0, 'deltas travelled as deltas')
+  t.comment(`fine-tune push: ${p2.bytesSent} bytes sent of ${ft.size} (${(100 * p2.bytesSent / ft.size).toFixed(2)}%), ${p2.objectsSent} objects`)
 
   const again = await push(a, remote, 'org/peft', 'main')
   t.ok(again.upToDate, 'a repeated push is a no-op')
@@ -98,10 +99,13 @@ t.test('a tampered pack is refused and nothing is written; writes need a token; 
   await t.rejects(push(b, remote, 'org/m', 'main'), { code: 'ERR_REF_CONFLICT' }, 'non-fast-forward refused by the client')
   // the server refuses it too, whatever the client claims
   const bHead = await b.refs.get(parseRepoName('org/m'), 'heads', 'main')
+  if (bHead == null) throw new Error('no head')
+  await b.setRef('org/m', 'heads', 'other', bHead)
   await push(b, remote, 'org/m', 'other') // objects now on the server
-  const raw = await fetch(`${origin.url}/v1/sync/refs`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ repo: 'org/m', branch: 'main', old: head.toString(), new: bHead?.toString() }) })
+  const raw = await fetch(`${origin.url}/v1/sync/refs`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ repo: 'org/m', branch: 'main', old: head.toString(), new: bHead.toString() }) })
   t.equal(raw.status, 409, 'server refuses a non-fast-forward')
   t.equal(raw.headers.get('x-error-code'), 'NonFastForward')
   const forced = await push(b, remote, 'org/m', 'main', { force: true })
-  t.equal(forced.commit, bHead?.toString(), '--force moves the branch')
+  t.equal(forced.commit, bHead.toString(), '--force moves the branch')
+  t.equal((await origin.repo.resolve('org/m')).cid.toString(), bHead.toString())
 })

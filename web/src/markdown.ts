@@ -33,7 +33,7 @@ export function renderMarkdown (md: string): string {
     const line = lines[i]
     if (line.trim() === '') { i++; continue }
     const hd = /^(#{1,6})\s+(.*)$/.exec(line)
-    if (hd != null) { const n = Math.min(6, hd[1].length + 1); out.push(`<h${n}>${inline(hd[2])}</h${n}>`); i++; continue }
+    if (hd != null) { const n = Math.min(6, hd[1].length); out.push(`<h${n}>${inline(hd[2])}</h${n}>`); i++; continue }
     if (line.startsWith('```')) {
       const body: string[] = []
       i++

@@ -18,7 +18,8 @@ export async function deployPage (el: HTMLElement, _p: string[], _signal: AbortS
       ['transformers', 'Load the model:', `HF_ENDPOINT=${origin} python -c 'from transformers import AutoModel; AutoModel.from_pretrained("${id}")'`],
       ['vLLM', 'Serve it with vLLM:', `HF_ENDPOINT=${origin} vllm serve ${id}`],
       ['TGI', 'Serve it with Text Generation Inference (host network, so the container reaches this address):', `docker run --gpus all --network host -e HF_ENDPOINT=${origin} ghcr.io/huggingface/text-generation-inference --model-id ${id}`],
-      ['mount', 'Or mount the store read-only and load from the folder (on the store\'s machine; one process per store):', `tenpak mount /mnt/tenpak && vllm serve /mnt/tenpak/models/${id}`],
+      // a store is opened by one process at a time: the mount needs this server stopped
+      ['mount', 'Or, on the store\'s machine with this server stopped (a store is opened by one process at a time), mount it read-only and load from the folder:', `tenpak mount /mnt/tenpak & vllm serve /mnt/tenpak/models/${id}`],
       ['@huggingface/hub', 'JavaScript:', `await downloadFile({ repo: '${id}', path: 'config.json', hubUrl: '${origin}' })`]
     ]
     mount(list, cmds.map(([name, what, cmd]) => h('section', { class: 'card cmd' }, h('h2', {}, name), h('p', {}, what), h('div', { class: 'copyrow' }, h('pre', { tabindex: 0 }, h('code', {}, cmd)), copyButton(cmd, name)))))

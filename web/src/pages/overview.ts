@@ -64,7 +64,7 @@ function chart (o: Overview): HTMLElement {
       width,
       height: 260,
       scales: { x: { time: false } },
-      axes: [{ label: 'commit #' }, { values: fmtAxis, size: 70 }],
+      axes: [{ label: 'commit #', incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000] }, { values: fmtAxis, size: 70 }],
       series: [
         { label: 'commit', value: (_u, v) => v == null ? '–' : `${v} · ${o.series[v - 1]?.repo ?? ''}` },
         { label: 'logical', stroke: '#8a8f98', width: 2, dash: [6, 4], value: (_u, v) => fmtBytes(v) },

@@ -59,7 +59,7 @@ export async function repoPage (el: HTMLElement, params: string[], signal: Abort
       h('h2', {}, 'Tensors'),
       Object.keys(v.tensors).length === 0
         ? empty('No tensor tables.', 'Tensor tables are kept for model files (safetensors, GGUF, ONNX, TFLite).')
-        : Object.entries(v.tensors).map(([file, t], i) => h('details', { open: i === 0, class: 'tensors' },
+        : Object.entries(v.tensors).map(([file, t], i) => h('details', { open: i === 0 && t.total <= 20, class: 'tensors' },
           h('summary', {}, `${file} — ${fmtInt(t.total)} tensors`),
           table(['Name', 'dtype', 'Shape', 'Bytes'], t.rows.map(r => [h('code', {}, r.name), r.dtype, r.shape.join(' × ') || 'scalar', fmtBytes(r.bytes)]), { numeric: [3], caption: `Tensors of ${file}` }),
           t.total > t.rows.length ? h('p', { class: 'hint' }, `First ${t.rows.length} of ${t.total} shown.`) : null))))

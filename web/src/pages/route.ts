@@ -25,7 +25,9 @@ const EXAMPLES = [
 export async function routePage (el: HTMLElement, _p: string[], signal: AbortSignal): Promise<void> {
   mount(el, h('h1', {}, 'Routing playground'), loading())
   const { models } = await getJson<{ models: Array<{ id: string, family: string }> }>('/api/dashboard/models', signal)
-  const model = h('select', { id: 'route-model' }, models.map((m, i) => h('option', { value: m.id, selected: i === models.length - 1 }, m.id)))
+  // default to a large model: that is where routing to something cheaper shows
+  const preferred = models.find(m => /70b/i.test(m.id)) ?? models[models.length - 1]
+  const model = h('select', { id: 'route-model' }, models.map(m => h('option', { value: m.id, selected: m === preferred }, m.id)))
   const prompt = h('textarea', { id: 'route-prompt', rows: 5, required: true }, EXAMPLES[0])
   const threshold = h('input', { id: 'route-threshold', type: 'number', min: '0.05', max: '1', step: '0.05', value: '0.8', inputmode: 'decimal' })
   const tokens = h('input', { id: 'route-tokens', type: 'number', min: '1', step: '1', value: '512', inputmode: 'numeric' })

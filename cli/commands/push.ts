@@ -5,6 +5,7 @@ import { parseRepoRev } from '../../src/repo/names.js'
 import { resolveRemote, openRemote } from '../../src/sync/remotes.js'
 import { push } from '../../src/sync/push.js'
 import { lazyProgress } from './pull.js'
+import { BadInputError, ErrorCode } from '../../src/errors.js'
 
 /** Register the command. */
 export function register (program: Command): void {
@@ -18,12 +19,14 @@ export function register (program: Command): void {
     .action(async (remoteArg: string, repoArg: string, opts: { force?: boolean, maxPack?: string, json?: boolean }, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>()
       const { repo: name, rev } = parseRepoRev(repoArg)
+      const maxPack = opts.maxPack != null ? Number(opts.maxPack) : undefined
+      if (maxPack != null && !(Number.isInteger(maxPack) && maxPack > 0)) throw new BadInputError(ErrorCode.BAD_ARGUMENT, `--max-pack must be a positive byte count, got ${JSON.stringify(opts.maxPack)}`)
       await withStore(g, async (repo) => {
         const { spec } = await resolveRemote(repo.dir, remoteArg)
         const remote = openRemote(spec)
         const bar = lazyProgress('push')
         try {
-          const res = await push(repo, remote, name.full, rev ?? 'main', { force: opts.force, maxPackBytes: opts.maxPack != null ? Number(opts.maxPack) : undefined, onProgress: bar.onProgress })
+          const res = await push(repo, remote, name.full, rev ?? 'main', { force: opts.force, maxPackBytes: maxPack, onProgress: bar.onProgress })
           bar.stop()
           output({ ...g, json: opts.json }, res, () => res.upToDate
             ? `${res.repo}@${res.branch}: up to date at ${remote.url} (${res.commit})`

@@ -12,6 +12,7 @@ import { createRepo, type Repo } from '../../src/repo/repo.js'
 import { createS3Client, createS3Backend, parseS3Url, withRetry } from '../../src/store/s3-backend.js'
 import { createS3Remote } from '../../src/sync/s3-remote.js'
 import { createMirror, type Mirror } from '../../src/sync/mirror.js'
+import { BadInputError, ErrorCode } from '../../src/errors.js'
 
 interface S3Flags { s3CacheDir?: string, s3Refresh?: string, s3Endpoint?: string }
 
@@ -37,7 +38,12 @@ export function register (program: Command): void {
       let mirror: Mirror | undefined
       let tempCache: string | undefined
       if (config.store.startsWith('s3://')) {
+        // the bucket is the authority and the cache follows it, so a push taken
+        // here would be overwritten by the next refresh: push to the bucket instead
+        if (config.writeTokens.length > 0) throw new BadInputError(ErrorCode.BAD_ARGUMENT, 'serve --store s3://… is read-only: push to the bucket (tenpak push s3://…), not to this server')
         // an S3 store is served from a local cache store kept in step with the bucket
+        const refreshMs = opts.s3Refresh != null ? Number(opts.s3Refresh) : 5000
+        if (!(Number.isInteger(refreshMs) && refreshMs >= 0)) throw new BadInputError(ErrorCode.BAD_ARGUMENT, `--s3-refresh must be a number of milliseconds, got ${JSON.stringify(opts.s3Refresh)}`)
         const location = parseS3Url(config.store)
         const client = createS3Client({ endpoint: opts.s3Endpoint })
         const backend = withRetry(createS3Backend(client, location), { onRetry: (i) => { logger.warn('s3 retry', { op: i.op, key: i.key, attempt: i.attempt, err: String((i.error as Error)?.message ?? i.error) }) } })
@@ -49,7 +55,7 @@ export function register (program: Command): void {
         fs.mkdirSync(dir, { recursive: true })
         repo = await createRepo({ dir })
         mirror = createMirror(repo, remote, {
-          intervalMs: opts.s3Refresh != null ? Number(opts.s3Refresh) : 5000,
+          intervalMs: refreshMs,
           onError: (err) => { logger.error('s3 refresh failed', { err: String((err as Error)?.message ?? err) }) },
           onUpdate: (u) => { logger.info('s3 ref', u) }
         })

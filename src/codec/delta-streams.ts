@@ -388,17 +388,16 @@ function writeBits (wr: ByteWriter, residual: Uint8Array, n: number, w: number, 
     const z = words[j]
     const l = 32 - Math.clz32(z)
     sym[j] = l
-    if (l > 1) {
-      const k = l - 1
-      const v = z & (0xffffffff >>> (32 - k))
-      acc = (acc | (v << nb)) >>> 0
-      nb += k
-      if (nb >= 32) {
-        bits[out++] = acc
-        nb -= 32
-        // v's bits that did not fit (k − (32 − old nb) = nb of them)
-        acc = nb === 0 ? 0 : v >>> (k - nb)
-      }
+    // table-driven: zeros and ones (L ≤ 1) store no bits, without a branch
+    const k = ADVANCE[l]
+    const v = z & LOW_MASK[l]
+    acc = (acc | (v << nb)) >>> 0
+    nb += k
+    if (nb >= 32) {
+      bits[out++] = acc
+      nb -= 32
+      // v's bits that did not fit (k − (32 − old nb) = nb of them)
+      acc = nb === 0 ? 0 : v >>> (k - nb)
     }
   }
   const totalBits = out * 32 + nb
@@ -420,25 +419,46 @@ function readBits (r: ByteReader, out: Uint8Array, n: number, w: number, zstd: Z
   bitsBuf.set(packed)
   bitsBuf.fill(0, nbytes)
   const bits = new Uint32Array(bitsBuf.buffer, bitsBuf.byteOffset, words + 2)
+  // Validate first (symbols in range, bits enough), so the hot loop below
+  // needs no checks; it cannot read past `bits` either way.
+  const cost = w === 4 ? COST_32 : w === 2 ? COST_16 : COST_8
+  let total = 0
+  for (let j = 0; j < n; j++) total += cost[sym[j]]
+  if (total >= INVALID) r.fail(`bit length above ${8 * w} for ${w}-byte words`)
+  if (Math.ceil(total / 8) !== nbytes) r.fail(`bit stream has ${nbytes} bytes, symbols use ${total} bits`)
   const dst = wordView(out, n, w)
-  const maxL = 8 * w
-  const limit = nbytes * 8
   let p = 0
   for (let j = 0; j < n; j++) {
     const l = sym[j]
-    if (l <= 1) {
-      dst[j] = l
-      continue
-    }
-    if (l > maxL) r.fail(`bit length ${l} for ${w}-byte words`)
-    const k = l - 1
-    if (p + k > limit) r.fail('bit stream too short')
     const i = p >>> 5
     const sh = p & 31
     // (x << 1) << (31 − sh) is x << (32 − sh), and 0 when sh = 0
     const win = (bits[i] >>> sh) | ((bits[i + 1] << 1) << (31 - sh))
-    dst[j] = (win & (0xffffffff >>> (32 - k))) | (1 << k)
-    p += k
+    // table-driven, so runs of zeros and ones cost no mispredicted branch
+    dst[j] = (win & LOW_MASK[l]) | LEADING[l]
+    p += ADVANCE[l]
   }
-  if (((p + 7) >>> 3) !== nbytes) r.fail(`bit stream has ${nbytes} bytes, symbols use ${p} bits`)
 }
+
+/** Per bit length L (0..255, only 0..32 valid): the implicit leading one, the mask of the L−1 stored bits, their count. */
+const LEADING = new Int32Array(256)
+const LOW_MASK = new Int32Array(256)
+const ADVANCE = new Int32Array(256)
+for (let l = 1; l <= 32; l++) {
+  LEADING[l] = 1 << (l - 1)
+  LOW_MASK[l] = l === 1 ? 0 : (1 << (l - 1)) - 1
+  ADVANCE[l] = l - 1
+}
+
+/** What a symbol invalid for the word size adds to the validation total: more than any stream holds. */
+const INVALID = 2 ** 40
+
+/** Stored bits per symbol for 1-, 2- and 4-byte words; INVALID above 8w. */
+function costTable (maxL: number): Float64Array {
+  const t = new Float64Array(256).fill(INVALID)
+  for (let l = 0; l <= maxL; l++) t[l] = ADVANCE[l]
+  return t
+}
+const COST_8 = costTable(8)
+const COST_16 = costTable(16)
+const COST_32 = costTable(32)

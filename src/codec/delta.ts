@@ -25,7 +25,7 @@
 import { ErrorCode, TenpakError } from '../errors.js'
 import { createPatchContext, defaultPatchLevel, patchBound } from './delta-patch.js'
 import type { PatchContext } from './delta-patch.js'
-import { ByteReader, ByteWriter, estimateLayouts, MAX_SAMPLE_WORDS, readResidual, ResidualLayout, writeResidual } from './delta-streams.js'
+import { ByteReader, ByteWriter, estimateLayouts, readResidual, ResidualLayout, writeResidual } from './delta-streams.js'
 import type { LayoutEstimate, ResidualLayoutValue, ResidualScratch } from './delta-streams.js'
 import { aligned4, CastKind, castWordSizes, forwardWords, inverseWords, predictCast, requireLittleEndian, Rounding, Transform } from './delta-words.js'
 import type { CastKindValue, RoundingValue, TransformValue } from './delta-words.js'
@@ -91,7 +91,7 @@ const WORD_SIZES: ReadonlySet<number> = new Set([1, 2, 4, 8])
  * with a stride. 2048 words bias a 256-bin entropy by < 0.1 bit, far below
  * the differences the choice is made on, and keep small pieces cheap.
  */
-const SAMPLE_WORDS = 2048
+const SAMPLE_WORDS = 2048 // ≤ MAX_SAMPLE_WORDS of delta-streams.ts
 
 /** The bit layout is chosen unless planes are estimated this much smaller (see layoutOf). */
 const PLANES_MARGIN = 1.03
@@ -169,9 +169,9 @@ export function createDeltaCodec (init: { zstd?: ZstdContext } = {}): DeltaCodec
     const m = Math.min(n, SAMPLE_WORDS)
     const bytes = m * w
     if (sampleD.length < bytes) {
-      sampleD = new Uint8Array(MAX_SAMPLE_WORDS * 8)
-      sampleS = new Uint8Array(MAX_SAMPLE_WORDS * 8)
-      sampleR = new Uint8Array(MAX_SAMPLE_WORDS * 8)
+      sampleD = new Uint8Array(SAMPLE_WORDS * 8)
+      sampleS = new Uint8Array(SAMPLE_WORDS * 8)
+      sampleR = new Uint8Array(SAMPLE_WORDS * 8)
     }
     if (m === n) {
       sampleD.set(a.subarray(0, bytes))

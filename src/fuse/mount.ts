@@ -24,7 +24,7 @@ import { TenpakError, ErrorCode, isTenpakError, fromSystemError } from '../error
 import { ChunkCache, type ChunkCacheStats } from './chunk-cache.js'
 import { createLeafFetcher, type FetcherStats } from './leaf-fetcher.js'
 import { createNamespace, type MountNode, type FileNode } from './namespace.js'
-import { readInto, newReadState, type ReadState } from './file-reader.js'
+import { readInto, newReadState, type ReadState, type ReadFile } from './file-reader.js'
 import { loadFuseBinding, checkFuseAvailable, clearStaleMount, setKernelReadahead, type FuseClass, type FuseOps, type FuseStat, type FuseInstance, type FuseOptions } from './binding.js'
 
 /** Options for {@link mountStore}. */
@@ -90,7 +90,7 @@ const XATTR_CID = 'user.tenpak.cid'
 const XATTR_SHA256 = 'user.tenpak.sha256'
 const XATTR_COMMIT = 'user.tenpak.commit'
 
-interface Handle { node: FileNode, state: ReadState }
+interface Handle { node: FileNode, file: ReadFile, state: ReadState }
 
 /** Mount a read-only view of `repo` at `dir`. Throws ERR_UNSUPPORTED (with what to install) when FUSE cannot be used. */
 export async function mountStore (repo: Repo, dir: string, opts: MountOptions = {}): Promise<MountHandle> {
@@ -118,12 +118,32 @@ export async function mountStore (repo: Repo, dir: string, opts: MountOptions = 
   let servedBytes = 0
   let inflight = 0
   let peak = 0
+  // tensor starts of model files, so readahead stays inside the tensor being read
+  const segmentCache = new Map<string, number[]>()
+  const readFileOf = async (n: FileNode): Promise<ReadFile> => {
+    const e = n.entry
+    if (e.tensors == null) return { cid: e.cid, size: e.size }
+    const key = e.tensors.toString()
+    let segments = segmentCache.get(key)
+    if (segments == null) {
+      try {
+        const tensors = await repo.tensors(e) ?? []
+        segments = [0, ...tensors.filter(t => t.end > t.start).map(t => t.start)].sort((a, b) => a - b)
+      } catch {
+        segments = [] // readahead unbounded by tensors; reads themselves do not need the table
+      }
+      segmentCache.set(key, segments)
+      if (segmentCache.size > 256) segmentCache.delete(segmentCache.keys().next().value as string)
+    }
+    return { cid: e.cid, size: e.size, segments }
+  }
   const uid = process.getuid?.() ?? 0
   const gid = process.getgid?.() ?? 0
 
   const errno = (err: unknown, op: string, p: string): number => {
+    // a path that does not exist; a missing block (ERR_NOT_FOUND) is damage, reported as EIO
     if (isTenpakError(err) && (err.code === ErrorCode.PATH_NOT_FOUND || err.code === ErrorCode.ENTRY_NOT_FOUND ||
-      err.code === ErrorCode.NOT_FOUND || err.code === ErrorCode.REPO_NOT_FOUND || err.code === ErrorCode.REVISION_NOT_FOUND ||
+      err.code === ErrorCode.REPO_NOT_FOUND || err.code === ErrorCode.REVISION_NOT_FOUND ||
       err.code === ErrorCode.BAD_REPO_NAME)) return Fuse.ENOENT
     opts.onError?.(err, op, p)
     return Fuse.EIO
@@ -161,13 +181,14 @@ export async function mountStore (repo: Repo, dir: string, opts: MountOptions = 
     },
     open (p, flags, cb) {
       if ((flags & O_ACCMODE) !== 0) { cb(Fuse.EROFS); return }
-      ns.resolve(p).then(n => {
+      ns.resolve(p).then(async n => {
         if (n.type !== 'file') { cb(-21); return } // EISDIR
+        const file = await readFileOf(n)
         const fh = nextFh
         nextFh = nextFh >= 0x7fffffff ? 1 : nextFh + 1
-        handles.set(fh, { node: n, state: newReadState() })
+        handles.set(fh, { node: n, file, state: newReadState() })
         cb(0, fh)
-      }, err => { cb(errno(err, 'open', p)) })
+      }).catch(err => { cb(errno(err, 'open', p)) })
     },
     release (_p, fd, cb) {
       handles.delete(fd)
@@ -176,12 +197,12 @@ export async function mountStore (repo: Repo, dir: string, opts: MountOptions = 
     read (p, fd, buf, len, pos, cb) {
       const h = handles.get(fd)
       // an open file reads the revision it was opened at, even if its branch moves meanwhile
-      const file = h != null ? Promise.resolve(h.node) : ns.resolve(p)
+      const node = h != null ? Promise.resolve(h.node) : ns.resolve(p)
       inflight++
       if (inflight > peak) peak = inflight
-      file.then(async n => {
+      node.then(async n => {
         if (n.type !== 'file') return -21
-        const got = await readInto(readerDeps, n.entry, buf, pos, len, h?.state ?? newReadState())
+        const got = await readInto(readerDeps, h?.file ?? n.entry, buf, pos, len, h?.state ?? newReadState())
         reads++
         servedBytes += got
         return got

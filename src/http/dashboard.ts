@@ -229,7 +229,7 @@ export function createDashboard (opts: DashboardOptions): Dashboard {
     }
     const points = await storeHistory(await repo.listRepos())
     const byCommit = new Map(points.map(p => [p.commit, p]))
-    const log = await repo.log(res.repo.full, { branch: res.immutable ? undefined : revName, limit: 200 }).catch(async () => await repo.log(res.repo.full, { limit: 200 }))
+    const log = await repo.log(res.repo.full, { branch: revName, limit: 200 })
     return {
       repo: res.repo.full,
       type: res.repo.type,

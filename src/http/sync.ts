@@ -147,13 +147,14 @@ async function updateRef (ctx: HttpContext, req: HttpRequest): Promise<HttpRespo
   } catch { throw new HttpError(400, 'BadRequest', 'invalid CID') }
   if (target.code !== Codec.DAG_CBOR) throw new HttpError(400, 'BadRequest', 'new must be a commit')
   const blocks = ctx.repo.blocks
-  // the whole history must be here before a ref may point at it
-  try {
-    localClosure(blocks, [target])
-  } catch (err) {
-    throw new HttpError(400, 'IncompleteObjects', `cannot move ${name.full}@${branch}: ${(err as Error).message}`)
-  }
   await ctx.repo.exclusive(async () => {
+    // the whole history must be here before a ref may point at it (checked
+    // under the writer lock, so a gc cannot remove it before the ref is set)
+    try {
+      localClosure(blocks, [target])
+    } catch (err) {
+      throw new HttpError(400, 'IncompleteObjects', `cannot move ${name.full}@${branch}: ${(err as Error).message}`)
+    }
     const cur = await ctx.repo.refs.get(name, 'heads', branch)
     if ((cur == null) !== (old == null) || (cur != null && old != null && !cur.equals(old))) {
       throw new HttpError(409, 'RefConflict', `${name.full}@${branch} is at ${cur?.toString() ?? 'nothing'}, not ${old?.toString() ?? 'nothing'}`)

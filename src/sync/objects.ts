@@ -5,8 +5,7 @@
  * transfer can be verified with what the receiver already holds.
  */
 import * as dagPb from '@ipld/dag-pb'
-import { decode as cborDecode } from '@ipld/dag-cbor'
-import { CID, Codec } from '../hash/cid.js'
+import { Codec, type CID } from '../hash/cid.js'
 import { cborLinks, decodeCommit } from '../objects/commit.js'
 import type { BlockStore } from '../store/block-store.js'
 import { NotFoundError, ErrorCode } from '../errors.js'
@@ -92,12 +91,6 @@ export function isAncestor (blocks: Pick<BlockStore, 'getSync' | 'has'>, ancesto
     stack.push(...decodeCommit(c, blocks.getSync(c)).parents)
   }
   return false
-}
-
-/** Parents of a commit given as raw dag-cbor bytes (no validation beyond CIDs). */
-export function commitParents (bytes: Uint8Array): CID[] {
-  const v = (cborDecode(bytes) as Record<string, unknown>).parents
-  return Array.isArray(v) ? v.map(x => CID.asCID(x)).filter((x): x is CID => x != null) : []
 }
 
 /** Encode refs for the wire: `[cid, size, base|null]`. */

@@ -10,6 +10,7 @@ import { createRepo } from '../../src/repo/repo.js'
 import { createHandler } from '../../src/http/handler.js'
 import type { HttpRequest, HttpResponse } from '../../src/http/types.js'
 import { fixtureStore, WEB_ROOT, webBuilt } from './helpers.js'
+import { freshRepo } from '../helpers/store.js'
 
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex')
 
@@ -150,4 +151,21 @@ t.test('dashboard endpoints', async t => {
     t.equal((await call('GET', '/assets/missing.js', undefined, { accept: 'text/html' })).status, 404)
     t.equal((await call('GET', '/corpus/peft/resolve/main/nope.bin', undefined, { accept: 'text/html' })).status, 404, 'Hub 404s are not masked')
   })
+})
+
+t.test('an empty store: zero stats, no series, no repos; no web build: a clear 503 page', async t => {
+  const { repo } = await freshRepo(t)
+  const { handle } = createHandler({ repo, webRoot: '/nonexistent/tenpak-web' })
+  const r = await handle({ method: 'GET', url: '/api/dashboard/overview', headers: {} })
+  t.equal(r.status, 200)
+  const o = JSON.parse((await bodyOf(r)).toString())
+  t.same(o.stats, await repo.stats())
+  t.equal(o.stats.logicalBytes, 0)
+  t.same(o.series, [])
+  t.same(o.repos, [])
+  const d = await handle({ method: 'POST', url: '/api/dashboard/delta-estimate', headers: {}, body: Buffer.from(JSON.stringify({ base: 'models/a/b', finetune: 'models/a/c' })) })
+  t.equal(d.status, 404)
+  const page = await handle({ method: 'GET', url: '/', headers: { accept: 'text/html' } })
+  t.equal(page.status, 503)
+  t.match((await bodyOf(page)).toString(), /npm run build/)
 })

@@ -115,6 +115,33 @@ t.test('readInto serves any range; sequential readers get readahead, random ones
   t.ok(afterRandom > 0)
 })
 
+t.test('readahead stays inside the tensor being read', async t => {
+  const { repo } = await freshRepo(t)
+  await repo.add('org/peft', PEFT)
+  const f = await repo.stat('org/peft', undefined, FILE)
+  const tensors = (await repo.tensors(f)) ?? []
+  const segments = [0, ...tensors.map(x => x.start)]
+  // the largest tensor that is not the last one
+  const big = tensors.slice(0, -1).reduce((a, b) => (b.end - b.start > a.end - a.start ? b : a))
+  t.ok(big.end - big.start >= 512 * 1024, `tensor ${big.name}: ${big.end - big.start} bytes`)
+  for (const bounded of [true, false]) {
+    const fetcher = createLeafFetcher({ blocks: repo.blocks, cache: new ChunkCache(64 << 20), decodeThreads: 0 })
+    const deps = { blocks: repo.blocks, nodes: new NodeCache(), fetcher, maxReadahead: 4 << 20 }
+    const state = newReadState()
+    const file = bounded ? { cid: f.cid, size: f.size, segments } : { cid: f.cid, size: f.size }
+    for (let pos = big.start; pos < big.end; pos += 128 * 1024) {
+      await readInto(deps, file, Buffer.alloc(128 * 1024), pos, Math.min(128 * 1024, big.end - pos), state)
+    }
+    for (let i = 0; i < 100 && fetcher.stats().pending > 0; i++) await new Promise(resolve => setTimeout(resolve, 10))
+    const spans = [...leafSpans(repo.blocks, new NodeCache(), f.cid, f.size, big.start, big.end)]
+    const needed = spans.reduce((n, s) => n + repo.blocks.getSync(s.cid).length, 0)
+    const decoded = fetcher.stats().decodedBytes
+    if (bounded) t.equal(decoded, needed, 'with the tensor table: only the tensor\'s leaves are decoded')
+    else t.ok(decoded > needed, `without it: readahead runs past the tensor (${decoded} > ${needed})`)
+    await fetcher.close()
+  }
+})
+
 t.test('the namespace resolves models, datasets, orgs, branches, tags and commit ids', async t => {
   const { repo, dir } = await freshRepo(t)
   const src = join(dir, 'src')

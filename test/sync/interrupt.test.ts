@@ -1,7 +1,7 @@
 import t from 'tap'
 import { join } from 'node:path'
 import { once } from 'node:events'
-import { freshRepo, tempDir, spawnCli, runCli } from '../helpers/store.js'
+import { freshRepo, tempDir, spawnCli } from '../helpers/store.js'
 import { parseRepoName } from '../../src/repo/names.js'
 import { servedStore, baseModel, packFiles, TOKEN } from './helpers.js'
 
@@ -24,9 +24,15 @@ t.test('a push killed after its first pack resumes without sending any pack twic
   t.ok(firstRun >= 1, `first run delivered ${firstRun} pack(s) before SIGKILL`)
   t.equal(await origin.repo.refs.get(parseRepoName('org/big'), 'heads', 'main'), undefined, 'the killed push did not move the branch')
 
-  const again = runCli(['push', origin.url, 'org/big', '--max-pack', String(48 << 10), '--json'], { store, env })
-  t.equal(again.status, 0, again.stderr.toString())
-  const res = JSON.parse(again.stdout.toString()) as { objectsSent: number, packsSent: number, packsSkipped: number, objectsSkipped: number, commit: string }
+  // async: the server runs in this process, so a synchronous spawn would starve it
+  const again = spawnCli(['push', origin.url, 'org/big', '--max-pack', String(48 << 10), '--json'], { store, env })
+  let out = ''
+  let err = ''
+  again.stdout?.on('data', (d: Buffer) => { out += String(d) })
+  again.stderr?.on('data', (d: Buffer) => { err += String(d) })
+  const [code] = await once(again, 'exit') as [number]
+  t.equal(code, 0, err)
+  const res = JSON.parse(out) as { objectsSent: number, packsSent: number, packsSkipped: number, objectsSkipped: number, commit: string }
   t.ok(res.objectsSkipped > 0, `resumed push skipped ${res.objectsSkipped} objects the first run delivered`)
   const all = posts()
   t.equal(all.length, firstRun + res.packsSent, 'every pack POSTed once')

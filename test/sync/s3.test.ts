@@ -1,10 +1,9 @@
 import t from 'tap'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { spawn, type ChildProcess } from 'node:child_process'
-import { once } from 'node:events'
+import { spawn } from 'node:child_process'
 import { freshRepo, tempDir, tenpakBin } from '../helpers/store.js'
-import { projectRoot } from '../helpers/corpus.js'
+import { startS3rver, waitFor, stop, type Host } from './s3-helpers.js'
 import { openRemote, type RemoteSpec } from '../../src/sync/remotes.js'
 import { push } from '../../src/sync/push.js'
 import { pull } from '../../src/sync/pull.js'
@@ -12,37 +11,6 @@ import { baseModel, fineTune } from './helpers.js'
 
 const T0 = 1_700_000_000_000
 const CREDS = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1' }
-
-interface Host { teardown: (fn: () => void | Promise<void>) => void }
-
-/** Wait for a line matching `re` on a child's stream. */
-async function waitFor (child: ChildProcess, stream: 'stdout' | 'stderr', re: RegExp, ms = 60000): Promise<RegExpExecArray> {
-  let buf = ''
-  return await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => { reject(new Error(`timed out waiting for ${String(re)}; got ${buf.slice(-2000)}`)) }, ms)
-    child[stream]?.on('data', (d: Buffer) => {
-      buf += String(d)
-      const m = re.exec(buf)
-      if (m != null) { clearTimeout(timer); resolve(m) }
-    })
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`exited ${String(code)} before ${String(re)}: ${buf.slice(-2000)}`)) })
-  })
-}
-
-async function stop (child: ChildProcess): Promise<void> {
-  if (child.exitCode != null || child.signalCode != null) return
-  child.kill('SIGTERM')
-  await once(child, 'exit')
-}
-
-/** A real s3rver process on 127.0.0.1 with bucket `tenpak-test`. */
-export async function startS3rver (t: Host): Promise<string> {
-  const dir = tempDir(t)
-  const child = spawn(process.execPath, [join(projectRoot, 'node_modules/s3rver/bin/s3rver.js'), '-d', dir, '-a', '127.0.0.1', '-p', '0', '--configure-bucket', 'tenpak-test'], { stdio: ['ignore', 'pipe', 'pipe'] })
-  t.teardown(async () => { await stop(child) })
-  const m = await waitFor(child, 'stdout', /listening on ([\d.]+):(\d+)/)
-  return `http://${m[1]}:${m[2]}`
-}
 
 /** `tenpak serve --store s3://…` as a child process; resolves with its URL. */
 async function serveS3 (t: Host, endpoint: string, url: string): Promise<string> {

@@ -83,6 +83,7 @@ async function render (focus: boolean): Promise<void> {
 }
 
 function showError (err: unknown): void {
+  for (const l of main.querySelectorAll('.loading')) l.remove()
   main.appendChild(errorBox(err))
 }
 

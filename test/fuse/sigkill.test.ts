@@ -53,6 +53,8 @@ if (reason != null) {
         const st = await run('stat', [mnt])
         t.match(st.stderr, /not connected/, 'the killed mount is left stale (ENOTCONN)')
       } else {
+        // libfuse's auto_unmount helper notices the death asynchronously: give it up to 10 s on a loaded machine
+        for (let i = 0; i < 100 && findMount(mnt) != null; i++) await new Promise(resolve => setTimeout(resolve, 100))
         t.equal(findMount(mnt), undefined, 'fusermount removed the dead mount')
       }
       const m2 = await startMount(store, mnt, extra)

@@ -6,9 +6,10 @@
  *     tenpak does: safetensors/TFLite tensor tables, tensors paired by name
  *     (then by element count in order when renamed), piece i ↔ piece i
  *     (131072 elements per piece), every piece stored as the smallest of
- *     duplicate (0 bytes), delta and standalone (encodeChunk); the non-tensor
- *     bytes cut into 128 KiB pieces, each patched against the base's piece of
- *     the same index;
+ *     duplicate (0 bytes), delta and standalone (encodeChunk); the bytes
+ *     before the first tensor one header chunk, the other non-tensor bytes
+ *     cut by the chunker's CDC, each chunk patched against the base's
+ *     non-tensor chunk sharing most content (sampled shingles);
  *   - tenpak without a parser (TFLite rows): fixed 128 KiB pieces paired by
  *     offset, delta-patch or standalone, whichever is smaller;
  *   - `zstd -19 --long=27 --patch-from`, `zstd -3 --patch-from`,
@@ -61,6 +62,8 @@ const { CodecId } = await src('src/codec/types.js')
 const { createZstd } = await src('src/codec/zstd.js')
 const { splitPlanes, joinPlanes } = await src('src/codec/bytegroup.js')
 const { parseTflite } = await src('src/formats/tflite.js')
+const { gearCuts } = await src('src/chunk/gear.js')
+const { DEFAULT_CHUNK_PARAMS } = await src('src/chunk/chunker.js')
 const { readAtBytes } = await src('src/formats/read-at.js')
 const { castSafetensorsToBf16, parseSafetensorsHeader } = await src('test/helpers/bf16.js')
 
@@ -126,13 +129,31 @@ function pairTensors (dt, bt) {
   return pairs
 }
 
-/** Cut `buf` into keyed pieces: tensor pieces keyed by (paired) tensor name, the rest by index. */
+/**
+ * Cut `buf` as the chunker does: tensor pieces keyed by (paired) tensor name
+ * and piece index; the bytes before the first tensor one header chunk; every
+ * other gap between tensors cut by content-defined chunking (FastCDC, the
+ * chunker's default parameters), keyed by index for now (see pairRest).
+ */
 function cut (buf, tensors, rename = (t) => t.name) {
   const out = []
-  const rest = []
   let pos = 0
+  let r = 0
+  const gap = (start, end) => {
+    if (end <= start) return
+    const bytes = buf.subarray(start, end)
+    if (start === 0) {
+      out.push({ key: `r:${r++}`, bytes, kind: 'header' })
+      return
+    }
+    let from = 0
+    for (const c of gearCuts(bytes, DEFAULT_CHUNK_PARAMS)) {
+      out.push({ key: `r:${r++}`, bytes: bytes.subarray(from, c), kind: 'bytes' })
+      from = c
+    }
+  }
   for (const t of tensors) {
-    if (t.start > pos) rest.push(buf.subarray(pos, t.start))
+    gap(pos, t.start)
     pos = Math.max(pos, t.end)
     const es = elementSize(t)
     const size = es > 0 && Number.isInteger(es) ? PIECE_ELEMENTS * es : REST_PIECE
@@ -140,12 +161,46 @@ function cut (buf, tensors, rename = (t) => t.name) {
       out.push({ key: `t:${rename(t)}:${i}`, bytes: buf.subarray(o, Math.min(t.end, o + size)), kind: 'tensor', dtype: t.dtype })
     }
   }
-  if (pos < buf.length) rest.push(buf.subarray(pos))
-  const restBytes = Buffer.concat(rest)
-  for (let o = 0, i = 0; o < restBytes.length; o += REST_PIECE, i++) {
-    out.push({ key: `r:${i}`, bytes: new Uint8Array(restBytes.subarray(o, o + REST_PIECE)), kind: o === 0 ? 'header' : 'bytes' })
+  gap(pos, buf.length)
+  return out
+}
+
+/** Sampled 16-byte shingle hashes of `b` (content-defined sample, ~1 in 8 positions). */
+function shingles (b) {
+  const out = new Set()
+  let h = 0
+  for (let i = 0; i < b.length; i++) {
+    h = (Math.imul(h, 31) + b[i]) | 0
+    if (i >= 15) {
+      // hash of the last 16 bytes, recomputed (bench only; fine for ≤ MBs)
+      let x = 0
+      for (let k = i - 15; k <= i; k++) x = (Math.imul(x, 0x01000193) ^ b[k]) | 0
+      if ((x & 7) === 0) out.add(x)
+    }
   }
   return out
+}
+
+/**
+ * Pair each non-tensor chunk of the derived file with the base's non-tensor
+ * chunk sharing most sampled shingles (the base chunk with the same index
+ * when none share any): a stand-in for whatever similarity pairing the store
+ * uses, since content-defined chunks do not line up by index.
+ */
+function pairRest (bp, dp) {
+  const baseRest = bp.filter(p => p.key.startsWith('r:') && p.bytes.length >= 64).map(p => ({ key: p.key, sh: shingles(p.bytes) }))
+  for (const p of dp) {
+    if (!p.key.startsWith('r:') || p.bytes.length < 64) continue
+    const sh = shingles(p.bytes)
+    let best = null
+    let bestCount = 0
+    for (const b of baseRest) {
+      let c = 0
+      for (const x of sh) if (b.sh.has(x)) c++
+      if (c > bestCount) { best = b.key; bestCount = c }
+    }
+    if (best != null) p.key = best
+  }
 }
 
 /** Fixed 128 KiB pieces by offset: the fallback for formats tenpak cannot parse. */
@@ -171,6 +226,7 @@ async function pairPieces (base, derived, format) {
   const pairs = pairTensors(dt, bt)
   const bp = cut(base, bt)
   const dp = cut(derived, dt, (t) => pairs.get(t.name)?.name ?? `(new)${t.name}`)
+  pairRest(bp, dp)
   // the base dtype of each tensor, for casts
   const baseDtype = new Map(bt.map(t => [t.name, t.dtype]))
   for (const p of dp) {

@@ -7,21 +7,25 @@
  * Decoding runs on worker threads so that a read waiting for a cold chunk
  * does not stop the main thread from answering other FUSE requests (cache
  * hits, getattr, readdir): no head-of-line blocking behind a decode. The
- * main thread only does the positioned read of the stored bytes
- * (BlockStore.getEncoded) and hands them to a worker, which decodes and
- * checks the BLAKE3 against the CID exactly as BlockStore.getSync does.
+ * main thread looks the entry up in the index and hands its location to a
+ * worker, which reads the stored bytes from the pack file itself (local
+ * stores: `packPath`; a cold pack read from disk then blocks a worker, not
+ * the main thread), decodes them and checks the BLAKE3 against the CID
+ * exactly as BlockStore.getSync does. Without `packPath` the main thread
+ * reads the stored bytes (BlockStore.getEncoded) and sends them along.
  * An entry stored as a delta first gets its base through this same fetcher
  * (so a base shared by many deltas is decoded once and cached), then goes to
  * a worker with the base bytes. While no worker is ready, and for any entry a
- * worker could not decode, the main thread decodes through
- * BlockStore.getSync, one entry per event-loop turn so other requests
+ * worker failed on (once), the main thread decodes through BlockStore.getSync,
+ * which is authoritative, one entry per event-loop turn so other requests
  * interleave.
  */
 import { Worker } from 'node:worker_threads'
 import type { BlockStore } from '../store/block-store.js'
 import type { CID } from '../hash/cid.js'
 import type { ChunkCache } from './chunk-cache.js'
-import { TenpakError, IntegrityError, ErrorCode, type ErrorCodeValue } from '../errors.js'
+import type { Location } from '../index/index.js'
+import { TenpakError, IntegrityError, NotFoundError, ErrorCode, type ErrorCodeValue } from '../errors.js'
 
 /** A decode request sent to a worker. */
 export interface DecodeJob {
@@ -29,8 +33,9 @@ export interface DecodeJob {
   /** CID bytes of the leaf */
   cid: Uint8Array
   codec: number
-  /** stored (encoded) bytes */
-  data: Uint8Array
+  /** stored (encoded) bytes, or where the worker reads them */
+  data?: Uint8Array
+  pack?: { file: string, offset: number, length: number }
   logicalLength: number
   /** decoded base chunk of a delta entry */
   base?: Uint8Array
@@ -68,6 +73,8 @@ export interface FetcherStats {
 export interface LeafFetcherOptions {
   blocks: Pick<BlockStore, 'getSync' | 'getEncoded' | 'location'>
   cache: ChunkCache
+  /** local file of a pack, when workers may read packs themselves */
+  packPath?: (packId: string) => string
   /** decode worker threads (0: decode on the main thread) */
   decodeThreads: number
 }
@@ -93,7 +100,7 @@ interface Job {
   running: boolean
   /** waiting for its delta base */
   parked?: boolean
-  enc?: { location: { codec: number, logicalLength: number, base?: CID }, data: Uint8Array }
+  loc?: Location
   base?: Uint8Array
   /** decode on the main thread (a worker failed on it) */
   mainOnly?: boolean
@@ -167,8 +174,9 @@ export function createLeafFetcher (opts: LeafFetcherOptions): LeafFetcher {
         st.decodedChunks++
         st.workerChunks++
         finish(job, m.bytes)
-      } else if (m.error?.code === ErrorCode.CODEC && job.enc?.location.base != null && job.mainOnly !== true) {
-        // a delta codec the worker cannot decode: BlockStore.getSync on the main thread is authoritative
+      } else if (job.mainOnly !== true) {
+        // retry once where the store's own read path runs: BlockStore.getSync is authoritative
+        // (a codec the worker does not know, a pack moved by gc, …) and fails with the right code
         job.mainOnly = true
         job.running = false
         readQ.add(job)
@@ -183,7 +191,6 @@ export function createLeafFetcher (opts: LeafFetcherOptions): LeafFetcher {
       // give its jobs back to the queue: another worker or the main thread decodes them
       for (const job of slot.running.values()) {
         job.running = false
-        job.enc = undefined // its stored bytes went to the lost worker
         readQ.add(job)
       }
       slot.running.clear()
@@ -247,16 +254,16 @@ export function createLeafFetcher (opts: LeafFetcherOptions): LeafFetcher {
       }
       const slot = slots.find(s => s.ready && s.running.size < PER_WORKER)
       if (slot == null) return // workers busy: the next reply pumps again
-      if (job.enc == null) {
-        try {
-          job.enc = blocks.getEncoded(job.cid)
-        } catch (err) {
+      if (job.loc == null) {
+        const loc = blocks.location(job.cid)
+        if (loc == null) {
           dequeue(job)
-          finish(job, undefined, err)
+          finish(job, undefined, new NotFoundError(`block ${job.cid.toString()} not found`))
           continue
         }
+        job.loc = loc
       }
-      const baseCid = job.enc.location.base
+      const baseCid = job.loc.base
       if (baseCid != null && job.base == null) {
         // park it until its base is decoded (through this fetcher: cached, shared, verified)
         dequeue(job)
@@ -273,16 +280,27 @@ export function createLeafFetcher (opts: LeafFetcherOptions): LeafFetcher {
       }
       dequeue(job)
       const id = nextId++
-      slot.running.set(id, job)
-      const data = job.enc.data
-      // transfer the stored bytes when they own their buffer (large reads do); copy pooled small ones
-      const own = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? data : data.slice()
-      job.enc = { location: job.enc.location, data: new Uint8Array(0) }
-      const msg: DecodeJob = { id, cid: job.cid.bytes, codec: job.enc.location.codec, data: own, logicalLength: job.enc.location.logicalLength }
+      const msg: DecodeJob = { id, cid: job.cid.bytes, codec: job.loc.codec, logicalLength: job.loc.logicalLength }
+      const transfer: ArrayBuffer[] = []
+      if (opts.packPath != null) {
+        msg.pack = { file: opts.packPath(job.loc.packId), offset: job.loc.offset, length: job.loc.storedLength }
+      } else {
+        let data: Uint8Array
+        try {
+          data = blocks.getEncoded(job.cid).data
+        } catch (err) {
+          finish(job, undefined, err)
+          continue
+        }
+        // transfer the stored bytes when they own their buffer (large reads do); copy pooled small ones
+        msg.data = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? data : data.slice()
+        transfer.push(msg.data.buffer as ArrayBuffer)
+      }
       // the base stays in the cache: it is copied, never transferred
       if (job.base != null) msg.base = job.base
-      slot.worker.postMessage(msg, [own.buffer as ArrayBuffer])
       job.base = undefined
+      slot.running.set(id, job)
+      slot.worker.postMessage(msg, transfer)
     }
   }
 
@@ -292,7 +310,7 @@ export function createLeafFetcher (opts: LeafFetcherOptions): LeafFetcher {
     if (job != null) {
       if (priority === Priority.READ && job.priority === Priority.AHEAD) {
         job.priority = Priority.READ
-        if (!job.running) { aheadQ.delete(job); readQ.add(job) } else if (job.parked === true && job.enc?.location.base != null) request(job.enc.location.base, Priority.READ)
+        if (!job.running) { aheadQ.delete(job); readQ.add(job) } else if (job.parked === true && job.loc?.base != null) request(job.loc.base, Priority.READ)
         pump()
       }
       return job

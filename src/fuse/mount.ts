@@ -19,6 +19,7 @@ import fsp from 'node:fs/promises'
 import path from 'node:path'
 import type { Repo } from '../repo/repo.js'
 import { NodeCache } from '../repo/read.js'
+import { packObjectKey } from '../store/block-store.js'
 import { toHex } from '../util/bytes.js'
 import { TenpakError, ErrorCode, isTenpakError, fromSystemError } from '../errors.js'
 import { ChunkCache, type ChunkCacheStats } from './chunk-cache.js'
@@ -108,7 +109,10 @@ export async function mountStore (repo: Repo, dir: string, opts: MountOptions = 
   const cacheBytes = opts.cacheBytes ?? 256 * 1024 * 1024
   const cache = new ChunkCache(cacheBytes)
   const cpus = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length
-  const fetcher = createLeafFetcher({ blocks: repo.blocks, cache, decodeThreads: opts.decodeThreads ?? Math.max(1, Math.min(4, cpus - 1)) })
+  // a local store's packs are plain files (docs/design.md): decode workers read them directly
+  const local = typeof (repo.blocks.backend as { readSync?: unknown }).readSync === 'function'
+  const packPath = local ? (packId: string) => path.join(repo.dir, packObjectKey(packId)) : undefined
+  const fetcher = createLeafFetcher({ blocks: repo.blocks, cache, packPath, decodeThreads: opts.decodeThreads ?? Math.max(1, Math.min(4, cpus - 1)) })
   const ns = createNamespace(repo, { refTtlMs })
   const nodes = new NodeCache(4096)
   const readerDeps = { blocks: repo.blocks, nodes, fetcher, maxReadahead: Math.min(opts.maxReadahead ?? 16 * 1024 * 1024, Math.floor(cacheBytes / 8)) }

@@ -32,15 +32,16 @@ t.test('the leaf fetcher returns what getSync returns, on the main thread and on
   await repo.add('org/peft', PEFT)
   const f = await repo.stat('org/peft', undefined, FILE)
   const spans = [...leafSpans(repo.blocks, new NodeCache(), f.cid, f.size, 0, f.size)]
-  for (const threads of [0, 1]) {
-    const fetcher = createLeafFetcher({ blocks: repo.blocks, cache: new ChunkCache(1 << 20), decodeThreads: threads })
+  const packPath = (id: string): string => join(repo.dir, packObjectKey(id))
+  for (const [threads, workersReadPacks] of [[0, false], [1, false], [1, true]] as const) {
+    const fetcher = createLeafFetcher({ blocks: repo.blocks, cache: new ChunkCache(1 << 20), decodeThreads: threads, packPath: workersReadPacks ? packPath : undefined })
     t.teardown(async () => { await fetcher.close() })
     if (threads > 0) await waitWorkers(fetcher, threads)
     // everything at once: the queue, not the caller, bounds the work
     const got = await Promise.all(spans.map(async s => await fetcher.get(s.cid, Priority.READ)))
     let same = 0
     for (let i = 0; i < spans.length; i++) if (equals(got[i], repo.blocks.getSync(spans[i].cid))) same++
-    t.equal(same, spans.length, `${threads} worker(s): all ${spans.length} leaves identical`)
+    t.equal(same, spans.length, `${threads} worker(s)${workersReadPacks ? ' reading packs' : ''}: all ${spans.length} leaves identical`)
     const st = fetcher.stats()
     t.equal(st.decodedChunks, new Set(spans.map(s => s.cid.toString())).size, 'each distinct leaf decoded once')
     if (threads > 0) t.equal(st.workerChunks, st.decodedChunks, 'all on the worker')
@@ -72,7 +73,7 @@ t.test('a corrupt pack entry fails the read with ERR_HASH_MISMATCH, on either th
   writeSync(fd, flipped, 0, flipped.length, loc.offset)
   closeSync(fd)
   for (const threads of [0, 1]) {
-    const fetcher = createLeafFetcher({ blocks: repo.blocks, cache: new ChunkCache(1 << 20), decodeThreads: threads })
+    const fetcher = createLeafFetcher({ blocks: repo.blocks, cache: new ChunkCache(1 << 20), decodeThreads: threads, packPath: (id: string) => join(repo.dir, packObjectKey(id)) })
     if (threads > 0) await waitWorkers(fetcher, threads)
     await t.rejects(fetcher.get(leaf.cid), { code: /^ERR_(HASH_MISMATCH|CODEC)$/ }, `${threads} worker(s): the corrupt leaf is refused`)
     t.equal(fetcher.stats().pending, 0)

@@ -16,7 +16,7 @@
  *      read the 8-byte length, the JSON header, then each tensor in file order,
  *      on a fresh mount; and for a sparse pattern (8 tensors spread over the
  *      file), where readahead could overshoot;
- *   3. the store's decode speed alone (BlockStore.getSync over every leaf, in
+ *   3. the store's decode speed alone (BlockStore.getSync over the first 2,000 leaves, in
  *      this process), which bounds the cold number.
  *
  * Readers are child processes (the process serving FUSE must not read its own
@@ -175,6 +175,16 @@ async function ddDirect (path) {
   })
 }
 
+// 3. decode alone, in this process, over the first 2,000 leaves (≈ 500 MiB), once per run
+const spans = [...leafSpans(repo.blocks, new NodeCache(), entry.cid, entry.size, 0, entry.size)]
+const decodeRuns = []
+function decodeAlone () {
+  const t0 = performance.now()
+  let n = 0
+  for (const s of spans.slice(0, 2000)) n += repo.blocks.getSync(s.cid).length
+  decodeRuns.push(n / ((performance.now() - t0) / 1000) / GB)
+}
+
 const results = { original: [], cold: [], warm: [], direct: [], amplification: [], sparse: [] }
 let kernelRa
 for (let run = 0; run < runs; run++) {
@@ -194,12 +204,6 @@ for (let run = 0; run < runs; run++) {
     }
   })
   await withMount(async h => {
-    await ddDirect(mounted)
-    const before = h.stats().fetcher.decodedBytes
-    results.direct.push(await ddDirect(mounted))
-    results.direct.at(-1).decoded = h.stats().fetcher.decodedBytes - before
-  }, { cacheBytes: Math.ceil(size * 1.1) })
-  await withMount(async h => {
     const r = await reader('pretrained', mounted)
     const s = h.stats()
     results.amplification.push({ ...r, served: s.servedBytes, decoded: s.fetcher.decodedBytes, reads: s.reads })
@@ -209,16 +213,20 @@ for (let run = 0; run < runs; run++) {
     const s = h.stats()
     results.sparse.push({ ...r, served: s.servedBytes, decoded: s.fetcher.decodedBytes })
   })
+  decodeAlone()
+  // last: its cache holds the whole file
+  await withMount(async h => {
+    await ddDirect(mounted)
+    const before = h.stats().fetcher.decodedBytes
+    results.direct.push(await ddDirect(mounted))
+    results.direct.at(-1).decoded = h.stats().fetcher.decodedBytes - before
+  }, { cacheBytes: Math.ceil(size * 1.1) })
 }
 
-// 3. decode alone, in this process
-const spans = [...leafSpans(repo.blocks, new NodeCache(), entry.cid, entry.size, 0, entry.size)]
-let t0 = performance.now()
-let decoded = 0
-for (const s of spans) decoded += repo.blocks.getSync(s.cid).length
-const decodeGBs = decoded / ((performance.now() - t0) / 1000) / GB
 await repo.close()
 
+await repo.close()
+const decodeGBs = Math.max(...decodeRuns)
 const best = xs => Math.max(...xs)
 const gbs = r => r.bytes / r.seconds / GB
 const orig = best(results.original.map(gbs))
@@ -226,7 +234,7 @@ const cold = best(results.cold.map(gbs))
 const warmBest = results.warm.reduce((a, b) => gbs(b) > gbs(a) ? b : a)
 const warm = gbs(warmBest)
 const direct = best(results.direct.map(gbs))
-const amp = results.amplification.at(-1)
+const amp = results.amplification.reduce((a, b) => gbs(b) > gbs(a) ? b : a)
 const sparse = results.sparse.at(-1)
 const f2 = x => x.toFixed(2)
 const f3 = x => x.toFixed(3)
@@ -250,6 +258,7 @@ console.log(`  original file (OS page cache)     ${f2(orig).padStart(5)}   1.00`
 console.log(`  mount, cold (fresh mount)         ${f2(cold).padStart(5)}   ${f2(cold / orig)}`)
 console.log(`  mount, warm (second read)         ${f2(warm).padStart(5)}   ${f2(warm / orig)}   (${(warmBest.served / 2 ** 20).toFixed(1)} MiB of it through FUSE, the rest from the page cache)`)
 console.log(`  mount, warm chunk cache, O_DIRECT ${f2(direct).padStart(5)}   ${f2(direct / orig)}   (userspace read path; ${(results.direct.at(-1).decoded / 2 ** 20).toFixed(1)} MiB decoded again)`)
+console.log(`  mount, cold, from_pretrained-like ${f2(gbs(amp)).padStart(5)}   ${f2(gbs(amp) / orig)}   (header, then each tensor in order; ≤ 16 MiB reads)`)
 console.log(`  store decode alone (getSync)      ${f2(decodeGBs).padStart(5)}   ${f2(decodeGBs / orig)}`)
 console.log('')
 console.log('read amplification                  decoded ÷ served   decoded ÷ requested')

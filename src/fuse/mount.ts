@@ -263,6 +263,7 @@ export async function mountStore (repo: Repo, dir: string, opts: MountOptions = 
         } finally {
           handles.clear()
           await fetcher.close()
+          cache.clear() // give the decoded chunks back now, not at the handle's collection
         }
       })()
       await unmounting

@@ -121,23 +121,22 @@ export function encodeAgainst (bytes: Uint8Array, hint: EncodeHint, base: { cid:
 
 const READ_SIZE = 1 << 20
 
+/** Parse a file's layout from its head and ranged reads (never the whole file). */
+async function layoutOf (fh: fs.promises.FileHandle, name: string, size: number): Promise<FileLayout> {
+  const read = async (o: number, n: number): Promise<Uint8Array> => {
+    const b = Buffer.alloc(n)
+    const { bytesRead } = await fh.read(b, 0, n, o)
+    return b.subarray(0, bytesRead)
+  }
+  const head = await read(0, Math.min(size, 64 * 1024))
+  return await detectLayout(name, head, size, async (len) => await read(0, len), { read })
+}
+
 /** The layout of a source file, from its header only (base selection). Unparseable files count as plain bytes here. */
 export async function sourceLayout (file: SourceFile): Promise<FileLayout> {
   const fh = await fsp.open(file.abs, 'r')
   try {
-    const head = Buffer.alloc(Math.min(file.size, 64 * 1024))
-    await fh.read(head, 0, head.length, 0)
-    const readHeader = async (len: number): Promise<Uint8Array> => {
-      const b = Buffer.alloc(len)
-      const { bytesRead } = await fh.read(b, 0, len, 0)
-      return b.subarray(0, bytesRead)
-    }
-    const read = async (o: number, n: number): Promise<Uint8Array> => {
-      const b = Buffer.alloc(n)
-      const { bytesRead } = await fh.read(b, 0, n, o)
-      return b.subarray(0, bytesRead)
-    }
-    return await detectLayout(file.path, head, file.size, readHeader, { read })
+    return await layoutOf(fh, file.path, file.size)
   } catch {
     return { format: 'bytes', segments: [] }
   } finally {
@@ -151,19 +150,7 @@ export async function ingestFile (writer: PackWriter, file: SourceFile, options:
   try { fh = await fsp.open(file.abs, 'r') } catch (err) { throw fromSystemError(err, file.abs) }
   try {
     const size = (await fh.stat()).size
-    const head = Buffer.alloc(Math.min(size, 64 * 1024))
-    await fh.read(head, 0, head.length, 0)
-    const readHeader = async (len: number): Promise<Uint8Array> => {
-      const b = Buffer.alloc(len)
-      const { bytesRead } = await fh.read(b, 0, len, 0)
-      return b.subarray(0, bytesRead)
-    }
-    const readAt = async (o: number, n: number): Promise<Uint8Array> => {
-      const b = Buffer.alloc(n)
-      const { bytesRead } = await fh.read(b, 0, n, o)
-      return b.subarray(0, bytesRead)
-    }
-    let layout = await detectLayout(file.path, head, size, readHeader, { read: readAt })
+    let layout = await layoutOf(fh, file.path, size)
 
     // pair with a base file when asked: tensors by name, pieces by index, nodes by position
     let pairing: FilePairing | undefined

@@ -6,7 +6,8 @@
  *     tenpak does: safetensors/TFLite tensor tables, tensors paired by name
  *     (then by element count in order when renamed), piece i ↔ piece i
  *     (131072 elements per piece), every piece stored as the smallest of
- *     duplicate (0 bytes), delta and standalone (encodeChunk); the bytes
+ *     duplicate (0 bytes), delta and standalone (encodeChunk; skipped when
+ *     the delta is < 0.9 × estimateStandalone, see --policy); the bytes
  *     before the first tensor one header chunk, the other non-tensor bytes
  *     cut by the chunker's CDC, each chunk patched against the base's
  *     non-tensor chunk sharing most content (sampled shingles);
@@ -25,7 +26,7 @@
  * (load far above its 2 cores), so waiting for a core is not counted.
  * Nothing is gated on absolute times (CONVENTIONS.md §9).
  *
- * Usage: scripts/bench/delta [--quick] [--repeat N] [--only REGEX] [--json]
+ * Usage: scripts/bench/delta [--quick] [--repeat N] [--only REGEX] [--policy estimate|both] [--json]
  * (that launcher runs this file under tap's TypeScript loader).
  */
 
@@ -44,16 +45,19 @@ const { values: opt } = parseArgs({
     quick: { type: 'boolean', default: false },
     repeat: { type: 'string' },
     only: { type: 'string' },
+    policy: { type: 'string', default: 'estimate' },
     json: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false }
   }
 })
 if (opt.help) {
-  console.log('usage: scripts/bench/delta [--quick] [--repeat N] [--only REGEX] [--json]\n(see the header of this file)')
+  console.log('usage: scripts/bench/delta [--quick] [--repeat N] [--only REGEX] [--policy estimate|both] [--json]\n(see the header of this file)')
   process.exit(0)
 }
 const REPEAT = opt.repeat != null ? Math.max(1, Number(opt.repeat)) : (opt.quick ? 1 : 5)
 const ONLY = opt.only != null ? new RegExp(opt.only) : null
+const POLICY = opt.policy
+if (POLICY !== 'estimate' && POLICY !== 'both') throw new Error('--policy is estimate or both')
 
 const src = (p) => import(new URL(`../../${p}`, import.meta.url).href)
 const { createChunkCodec } = await src('src/codec/codecs.js')
@@ -239,11 +243,20 @@ async function pairPieces (base, derived, format) {
 
 // ---- tenpak -----------------------------------------------------------------
 
+/**
+ * How the store would keep one piece. Policy 'estimate' (default): the
+ * delta first, and the standalone encoding only when the delta is not
+ * clearly smaller than estimateStandalone predicts (< 0.9×); policy 'both':
+ * always encode both and keep the smaller.
+ */
 function encodePiece (p, base) {
   const hint = p.kind === 'tensor' ? { kind: 'tensor', dtype: p.dtype } : { kind: p.kind }
+  const delta = base == null ? undefined : dc.encodeDelta(p.bytes, base, { ...hint, baseDtype: p.baseDtype })
+  if (delta != null && POLICY === 'estimate') {
+    const est = dc.estimateStandalone(p.bytes, hint)
+    if (est != null && delta.data.length < 0.9 * est) return delta
+  }
   const alone = cc.encodeChunk(p.bytes, hint)
-  if (base == null) return alone
-  const delta = dc.encodeDelta(p.bytes, base, { ...hint, baseDtype: p.baseDtype })
   return delta != null && delta.data.length < alone.data.length ? delta : alone
 }
 
@@ -287,12 +300,6 @@ function runTenpak (bp, dp, { standaloneOnly = false } = {}) {
     const te = fastest(() => encodePiece(w.p, w.base))
     tEnc += te
     tDec += fastest(() => cc.decodeChunk(w.e.codec, w.e.data, w.p.bytes.length, w.base))
-    if (process.env.DEBUG_PIECES) {
-      const hint = w.p.kind === 'tensor' ? { kind: 'tensor', dtype: w.p.dtype } : { kind: w.p.kind }
-      const ta = fastest(() => cc.encodeChunk(w.p.bytes, hint))
-      const td = w.base == null ? 0 : fastest(() => dc.encodeDelta(w.p.bytes, w.base, { ...hint, baseDtype: w.p.baseDtype }))
-      console.log(w.p.key.slice(-50), w.p.bytes.length, w.e.codec, (te * 1e6).toFixed(0), 'µs', 'alone', (ta * 1e6).toFixed(0), 'delta', (td * 1e6).toFixed(0), w.p.bytes.byteOffset % 4, w.base?.byteOffset % 4)
-    }
   }
   // ... and the whole loop in CPU time, caches cold between pieces
   const cEnc = cpuTime(() => { for (const w of work) encodePiece(w.p, w.base) })
@@ -506,7 +513,8 @@ function fmt (x) {
 if (opt.json) {
   console.log(JSON.stringify(results, null, 2))
 } else {
-  console.log('\nGoals (issue 3):')
+  console.log(`\n(policy ${POLICY}: ${POLICY === 'estimate' ? 'standalone encoding skipped when the delta is < 0.9 × its estimate' : 'delta and standalone always both encoded'})`)
+  console.log('Goals (issue 3):')
   const get = (n) => results.find(r => r.name === n)
   for (const r of results) {
     if (r.tenpak == null) continue

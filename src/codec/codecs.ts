@@ -332,5 +332,5 @@ export function decodeChunk (codec: number, data: Uint8Array, logicalLength: num
   return defaultCodec().decodeChunk(codec, data, logicalLength, base)
 }
 
-export { decodeDelta, deltaWordSize, encodeDelta } from './delta.js'
+export { decodeDelta, deltaWordSize, encodeDelta, estimateStandalone } from './delta.js'
 export type { DeltaEncodeOptions, DeltaHint } from './delta.js'

@@ -21,18 +21,31 @@ type Binding = typeof import('zstd-napi/binding.js')
 const binding: Binding = createRequire(import.meta.url)('zstd-napi/binding.js')
 
 /**
- * Default zstd levels of patch frames, by chunk size. Measured on the TFLite
- * structure bytes of the palm-detection repack (75 KB against its base):
- * level 3 → 9,320 bytes at ~470 MB/s, level 9 → 6,842 at ~70 MB/s, level 19 →
- * 5,048 at < 1 MB/s (loading a large dictionary at the btultra levels is what
- * costs). Small chunks (headers, DAG nodes, container structure) are few and
- * worth level 9; larger ones (text, records, unparsed bytes) take level 3.
+ * Default zstd levels of patch frames, by chunk size. Patched bytes are
+ * mostly *edited* content with short, scattered changes (container structure
+ * whose offsets moved, edited text), where zstd's stronger match finders find
+ * more of the base, at a price. Measured on the corpus (tenpak's CDC chunks
+ * of the TFLite structure region, each patched against its base chunk;
+ * compressed bytes, and MB/s of input on one loaded core):
+ *  - pose-detection repack (1.1 MB): level 3 → 50,331 (240 MB/s),
+ *    4 → 49,292 (400), 5 → 46,781 (200), 6 → 45,942 (190), 9 → 45,735 (160);
+ *  - pose-detection retrain (1.1 MB of changed float-like data): level 3 →
+ *    713,261 (66 MB/s), 4 → 670,527 (77), 5 → 628,207 (47), 6 → 624,092 (33);
+ *  - palm-detection repack, one 75 KB region: level 3 → 9,320, 9 → 6,842,
+ *    19 → 5,048 at < 1 MB/s (loading a large dictionary at the btultra
+ *    levels is what costs).
+ * Small chunks (DAG nodes, small headers) are cheap in absolute terms and
+ * get level 9; larger ones level 4.
  */
 export const PATCH_LEVEL_SMALL = 9
 /** See {@link PATCH_LEVEL_SMALL}. */
-export const PATCH_LEVEL_LARGE = 3
-/** Chunks up to this many bytes get {@link PATCH_LEVEL_SMALL}. */
-export const PATCH_SMALL_MAX = 128 * 1024
+export const PATCH_LEVEL_LARGE = 4
+/**
+ * Chunks up to this many bytes get {@link PATCH_LEVEL_SMALL}: DAG nodes and
+ * small headers, not the CDC chunks (~32 KiB) of container structure or
+ * text, which at level 9 would cap ingest near 80 MB/s.
+ */
+export const PATCH_SMALL_MAX = 16 * 1024
 
 /** The default patch level for a chunk of `length` bytes. */
 export function defaultPatchLevel (length: number): number {

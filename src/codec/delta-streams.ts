@@ -20,6 +20,8 @@
 
 import { ErrorCode, TenpakError } from '../errors.js'
 import { joinPlanes, splitPlanes } from './bytegroup.js'
+import { inverseWords, Transform } from './delta-words.js'
+import type { TransformValue } from './delta-words.js'
 import type { ZstdContext, ZstdParams } from './zstd.js'
 import { zstdBound } from './zstd.js'
 
@@ -336,25 +338,41 @@ export function writeResidual (wr: ByteWriter, residual: Uint8Array, w: number, 
 }
 
 /**
- * Read a residual block into `out` (4-byte aligned, n·w bytes). Throws
- * `ERR_CODEC` on any inconsistency; never writes past `out`.
+ * How decoded residual words combine with a base into the output: the
+ * inverse transform, applied in the same pass as the bit layout's unpacking.
  */
-export function readResidual (r: ByteReader, out: Uint8Array, w: number, zstd: ZstdContext, scratch: ResidualScratch): void {
+export interface ResidualCombine {
+  transform: TransformValue
+  /** base words (4-byte aligned, at least n·w bytes) */
+  base: Uint8Array
+}
+
+/**
+ * Read a residual block of `n = floor(out.length / w)` words and write into
+ * `out` (4-byte aligned) either the residual words themselves or, with
+ * `combine`, the words they encode against `combine.base`. Throws `ERR_CODEC`
+ * on any inconsistency; never writes past `out`.
+ */
+export function readResidual (r: ByteReader, out: Uint8Array, w: number, zstd: ZstdContext, scratch: ResidualScratch, combine?: ResidualCombine): void {
   const n = Math.floor(out.length / w)
   const layout = r.u8()
   if (layout === ResidualLayout.ZERO) {
-    out.fill(0)
+    // a zero residual encodes the base itself, under either transform
+    if (combine == null) out.fill(0)
+    else out.set(combine.base.subarray(0, n * w))
   } else if (layout === ResidualLayout.PLANES) {
+    const res = combine == null ? out : grow(scratch, 'b', n * w)
     if (w === 1) {
-      readStream(r, out, zstd)
-      return
+      readStream(r, res, zstd)
+    } else {
+      const planes = grow(scratch, 'a', n * w)
+      for (let k = 0; k < w; k++) readStream(r, planes.subarray(k * n, (k + 1) * n), zstd)
+      joinPlanes(planes, w, res)
     }
-    const planes = grow(scratch, 'a', n * w)
-    for (let k = 0; k < w; k++) readStream(r, planes.subarray(k * n, (k + 1) * n), zstd)
-    joinPlanes(planes, w, out)
+    if (combine != null) inverseWords(combine.transform, w, res, combine.base, out, n)
   } else if (layout === ResidualLayout.BITS) {
     if (w > 4) r.fail(`bit layout with word size ${w}`)
-    readBits(r, out, n, w, zstd, scratch)
+    readBits(r, out, n, w, zstd, scratch, combine)
   } else {
     r.fail(`unknown residual layout ${layout}`)
   }
@@ -408,7 +426,7 @@ function writeBits (wr: ByteWriter, residual: Uint8Array, n: number, w: number, 
   wr.bytes(bitsBuf.subarray(0, nbytes))
 }
 
-function readBits (r: ByteReader, out: Uint8Array, n: number, w: number, zstd: ZstdContext, scratch: ResidualScratch): void {
+function readBits (r: ByteReader, out: Uint8Array, n: number, w: number, zstd: ZstdContext, scratch: ResidualScratch, combine?: ResidualCombine): void {
   const sym = grow(scratch, 'a', n)
   readStream(r, sym, zstd)
   const nbytes = r.u32()
@@ -427,6 +445,10 @@ function readBits (r: ByteReader, out: Uint8Array, n: number, w: number, zstd: Z
   if (total >= INVALID) r.fail(`bit length above ${8 * w} for ${w}-byte words`)
   if (Math.ceil(total / 8) !== nbytes) r.fail(`bit stream has ${nbytes} bytes, symbols use ${total} bits`)
   const dst = wordView(out, n, w)
+  // 0: residual words; 1: base XOR residual; 2: base + unzigzag(residual).
+  // Stores into the typed views wrap to the word size.
+  const mode = combine == null ? 0 : combine.transform === Transform.XOR ? 1 : 2
+  const base = wordView(combine?.base ?? out, n, w)
   let p = 0
   for (let j = 0; j < n; j++) {
     const l = sym[j]
@@ -435,8 +457,11 @@ function readBits (r: ByteReader, out: Uint8Array, n: number, w: number, zstd: Z
     // (x << 1) << (31 − sh) is x << (32 − sh), and 0 when sh = 0
     const win = (bits[i] >>> sh) | ((bits[i + 1] << 1) << (31 - sh))
     // table-driven, so runs of zeros and ones cost no mispredicted branch
-    dst[j] = (win & LOW_MASK[l]) | LEADING[l]
+    const z = (win & LOW_MASK[l]) | LEADING[l]
     p += ADVANCE[l]
+    if (mode === 2) dst[j] = base[j] + ((z >>> 1) ^ -(z & 1))
+    else if (mode === 1) dst[j] = base[j] ^ z
+    else dst[j] = z
   }
 }
 

@@ -192,26 +192,25 @@ export function castWordSizes (kind: CastKindValue): [number, number] {
  * top payload bits.
  */
 export function f32ToF16 (x: number): number {
-  const sign = (x >>> 16) & 0x8000
   const e = (x >>> 23) & 0xff
+  if (e >= 113 && e <= 142) {
+    // f16 normal range: rebias, then round the 13 dropped bits to nearest
+    // even; a carry out of the mantissa bumps the exponent (up to Inf).
+    const h = (x & 0x7fffffff) - (112 << 23)
+    return ((x >>> 16) & 0x8000) | ((h + 0xfff + ((h >>> 13) & 1)) >>> 13)
+  }
+  const sign = (x >>> 16) & 0x8000
   const m = x & 0x7fffff
   if (e === 0xff) return sign | 0x7c00 | (m !== 0 ? 0x200 | (m >>> 13) : 0)
-  const E = e - 112 // rebias 127 → 15
-  if (E >= 31) return sign | 0x7c00
-  if (E <= 0) {
-    if (E < -10) return sign
-    const mm = m | 0x800000
-    const shift = 14 - E
-    const half = 1 << (shift - 1)
-    const rem = mm & ((half << 1) - 1)
-    let r = mm >>> shift
-    if (rem > half || (rem === half && (r & 1) !== 0)) r++
-    return sign | r
-  }
-  let r = (E << 10) | (m >>> 13)
-  const rem = m & 0x1fff
-  // a carry out of the mantissa correctly bumps the exponent (up to Inf)
-  if (rem > 0x1000 || (rem === 0x1000 && (r & 1) !== 0)) r++
+  if (e > 142) return sign | 0x7c00
+  const E = e - 112 // ≤ 0: subnormal or zero in f16
+  if (E < -10) return sign
+  const mm = m | 0x800000
+  const shift = 14 - E
+  const half = 1 << (shift - 1)
+  const rem = mm & ((half << 1) - 1)
+  let r = mm >>> shift
+  if (rem > half || (rem === half && (r & 1) !== 0)) r++
   return sign | r
 }
 
@@ -235,6 +234,20 @@ export function f32ToBf16 (x: number): number {
 
 /** f16 bit pattern → f32 bit pattern (exact). */
 export function f16ToF32 (h: number): number {
+  return F16_TO_F32()[h & 0xffff]
+}
+
+let f16Table: Uint32Array | undefined
+/** All 65536 widenings, computed once on first use (256 KiB): a lookup beats the branches. */
+function F16_TO_F32 (): Uint32Array {
+  if (f16Table != null) return f16Table
+  const t = new Uint32Array(65536)
+  for (let h = 0; h < 65536; h++) t[h] = widenF16(h)
+  f16Table = t
+  return t
+}
+
+function widenF16 (h: number): number {
   const sign = (h & 0x8000) << 16
   const e = (h >>> 10) & 0x1f
   let m = h & 0x3ff
@@ -250,6 +263,10 @@ export function f16ToF32 (h: number): number {
   return (sign | (E << 23) | ((m & 0x3ff) << 13)) >>> 0
 }
 
+function i32 (a: Uint8Array, n: number): Int32Array {
+  return new Int32Array(a.buffer, a.byteOffset, n)
+}
+
 /**
  * Fill `pred` (derived-sized words) with the cast of every base element.
  * `base` and `pred` are 4-byte aligned; `n` is the element count.
@@ -257,14 +274,15 @@ export function f16ToF32 (h: number): number {
 export function predictCast (kind: CastKindValue, rounding: RoundingValue, base: Uint8Array, pred: Uint8Array, n: number): void {
   switch (kind) {
     case CastKind.F32_TO_F16: {
-      const B = u32(base, n)
+      // Int32 view: small integers stay unboxed in V8 (u32 above 2^31 would not)
+      const B = i32(base, n)
       const P = u16(pred, n)
       if (rounding === Rounding.NEAREST_EVEN) for (let i = 0; i < n; i++) P[i] = f32ToF16(B[i])
       else for (let i = 0; i < n; i++) P[i] = f32ToF16Trunc(B[i])
       return
     }
     case CastKind.F32_TO_BF16: {
-      const B = u32(base, n)
+      const B = i32(base, n)
       const P = u16(pred, n)
       if (rounding === Rounding.NEAREST_EVEN) for (let i = 0; i < n; i++) P[i] = f32ToBf16(B[i])
       else for (let i = 0; i < n; i++) P[i] = B[i] >>> 16
@@ -273,7 +291,8 @@ export function predictCast (kind: CastKindValue, rounding: RoundingValue, base:
     case CastKind.F16_TO_F32: {
       const B = u16(base, n)
       const P = u32(pred, n)
-      for (let i = 0; i < n; i++) P[i] = f16ToF32(B[i])
+      const T = F16_TO_F32()
+      for (let i = 0; i < n; i++) P[i] = T[B[i]]
       return
     }
     case CastKind.BF16_TO_F32: {

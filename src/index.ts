@@ -20,3 +20,5 @@ export { createHandler, toNodeListener, createTokenCheck } from './http/index.js
 export type { HandlerOptions, TenpakHandler } from './http/index.js'
 export { compressDelta, decompressDelta, estimateDeltaSavings, resolveSource } from './repo/delta-bundle.js'
 export type { DeltaEstimate, DeltaManifest, DeltaOptions } from './repo/delta-bundle.js'
+export { mountStore } from './fuse/mount.js'
+export type { MountOptions, MountHandle, MountStats } from './fuse/mount.js'

@@ -1,4 +1,4 @@
-/** `tenpak serve [--host H] [--port P] [--config FILE] [--write-token T]…` — the HTTP origin (daemon/). */
+/** `tenpak serve [--host H] [--port P] [--config FILE] [--write-token T]… [--mount DIR]` — the HTTP origin (daemon/), optionally with the FUSE view of the same store. */
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -12,9 +12,12 @@ import { createRepo, type Repo } from '../../src/repo/repo.js'
 import { createS3Client, createS3Backend, parseS3Url, withRetry } from '../../src/store/s3-backend.js'
 import { createS3Remote } from '../../src/sync/s3-remote.js'
 import { createMirror, type Mirror } from '../../src/sync/mirror.js'
+import { mountStore, type MountHandle } from '../../src/fuse/mount.js'
 import { BadInputError, ErrorCode } from '../../src/errors.js'
+import { parseSize } from '../../daemon/config.js'
 
 interface S3Flags { s3CacheDir?: string, s3Refresh?: string, s3Endpoint?: string }
+interface MountFlags { mount?: string, mountCache?: string }
 
 /** Register the command. */
 export function register (program: Command): void {
@@ -30,7 +33,9 @@ export function register (program: Command): void {
     .option('--s3-cache-dir <dir>', 'with --store s3://…: local cache store (default: a per-process temp dir, removed at exit)')
     .option('--s3-refresh <ms>', 'with --store s3://…: how often to pick up refs pushed to the bucket (default 5000)')
     .option('--s3-endpoint <url>', 'with --store s3://…: S3 endpoint (default $AWS_ENDPOINT_URL)')
-    .action(async (opts: Omit<ServeFlags, 'store'> & S3Flags, cmd: Command) => {
+    .option('--mount <dir>', 'also mount the store read-only at DIR (as `tenpak mount DIR`), unmounted at shutdown')
+    .option('--mount-cache <size>', 'with --mount: decoded-chunk cache of the mount (default 256MiB)')
+    .action(async (opts: Omit<ServeFlags, 'store'> & S3Flags & MountFlags, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>()
       const config = loadConfig({ ...opts, store: g.store })
       const logger = createJsonLogger(process.stderr)
@@ -63,13 +68,35 @@ export function register (program: Command): void {
         logger.info('s3 store', { store: config.store, cache: dir, branches: moved })
       }
       const server = await startServer(config, { logger, repo })
+      let mount: MountHandle | undefined
+      if (opts.mount != null) {
+        try {
+          // the mount shares the server's store (one process holds the store lock)
+          mount = await mountStore(server.repo, opts.mount, {
+            cacheBytes: opts.mountCache != null ? parseSize(opts.mountCache) : undefined,
+            fuseDevice: process.env.TENPAK_FUSE_DEVICE != null && process.env.TENPAK_FUSE_DEVICE !== '' ? process.env.TENPAK_FUSE_DEVICE : undefined,
+            onError: (err: unknown, op: string, p: string) => {
+              const e = err as { code?: string, message?: string }
+              logger.error('mount read failed', { op, path: p, code: e?.code ?? 'ERR_INTERNAL', err: e?.message ?? String(err) })
+            }
+          })
+        } catch (err) {
+          await server.close('mount failed')
+          if (mirror != null) await mirror.stop()
+          if (repo != null) await repo.close()
+          if (tempCache != null) fs.rmSync(tempCache, { recursive: true, force: true })
+          throw err
+        }
+        logger.info('mounted', { dir: mount.dir, clearedStale: mount.clearedStale })
+      }
       // first signal: graceful; a second one while draining: stop now
       await new Promise<void>(resolve => {
         let stopping = false
         const onSignal = (sig: NodeJS.Signals): void => {
           if (stopping) { logger.warn('second signal, exiting', { signal: sig }); process.exit(130) }
           stopping = true
-          server.close(sig).then(resolve, (err: unknown) => { logger.error('shutdown failed', { err: String(err) }); resolve() })
+          const unmounted = mount != null ? mount.unmount().catch((err: unknown) => { logger.error('unmount failed', { err: String(err) }) }) : Promise.resolve()
+          unmounted.then(async () => await server.close(sig)).then(resolve, (err: unknown) => { logger.error('shutdown failed', { err: String(err) }); resolve() })
         }
         process.on('SIGINT', onSignal)
         process.on('SIGTERM', onSignal)
@@ -77,5 +104,7 @@ export function register (program: Command): void {
       if (mirror != null) await mirror.stop()
       if (repo != null) await repo.close()
       if (tempCache != null) fs.rmSync(tempCache, { recursive: true, force: true })
+      // the FUSE binding keeps libuv handles of its threads; nothing else is pending
+      if (mount != null) process.exit(0)
     })
 }

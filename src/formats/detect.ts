@@ -9,6 +9,9 @@ import { parseSafetensors, safetensorsHeaderLength } from './safetensors.js'
 import { parseGguf } from './gguf.js'
 import { onnxExternalDataLayout, parseOnnx } from './onnx.js'
 import { parseTflite } from './tflite.js'
+import { parseArrowIpc } from './arrow.js'
+import { jsonArrayLayout } from './json-array.js'
+import { parseParquet } from './parquet.js'
 import type { ReadAt } from './read-at.js'
 export type { ReadAt } from './read-at.js'
 import { firstLineEnd, MAX_HEADER_LINE, recordsLayout } from './records.js'
@@ -48,6 +51,17 @@ const MODEL_EXTENSIONS: Readonly<Record<string, 'gguf' | 'onnx' | 'tflite'>> = O
   tflite: 'tflite'
 })
 
+/** Data formats laid out from their own structure; a file that does not parse is plain bytes. */
+const DATA_EXTENSIONS: Readonly<Record<string, 'json' | 'parquet' | 'arrow'>> = Object.freeze({
+  json: 'json',
+  parquet: 'parquet',
+  pq: 'parquet',
+  arrow: 'arrow',
+  arrows: 'arrow',
+  feather: 'arrow',
+  ipc: 'arrow'
+})
+
 const RECORD_EXTENSIONS: Readonly<Record<string, RecordFormat>> = Object.freeze({
   jsonl: 'jsonl',
   ndjson: 'jsonl',
@@ -56,13 +70,14 @@ const RECORD_EXTENSIONS: Readonly<Record<string, RecordFormat>> = Object.freeze(
 })
 
 /** The format {@link detectLayout} picks for a file name: by extension, case-insensitive. */
-export function formatForName (name: string): 'safetensors' | 'gguf' | 'onnx' | 'tflite' | RecordFormat | 'bytes' {
+export function formatForName (name: string): 'safetensors' | 'gguf' | 'onnx' | 'tflite' | RecordFormat | 'json' | 'parquet' | 'arrow' | 'bytes' {
   const base = name.slice(Math.max(name.lastIndexOf('/'), name.lastIndexOf('\\')) + 1)
   const dot = base.lastIndexOf('.')
   if (dot <= 0) return 'bytes'
   const ext = base.slice(dot + 1).toLowerCase()
   if (ext === 'safetensors') return 'safetensors'
   if (Object.hasOwn(MODEL_EXTENSIONS, ext)) return MODEL_EXTENSIONS[ext]
+  if (Object.hasOwn(DATA_EXTENSIONS, ext)) return DATA_EXTENSIONS[ext]
   return Object.hasOwn(RECORD_EXTENSIONS, ext) ? RECORD_EXTENSIONS[ext] : 'bytes'
 }
 
@@ -79,8 +94,14 @@ export function bytesLayout (fileSize: number): FileLayout {
  * (ERR_BAD_FORMAT), reading through `options.read`; with
  * `options.externalTensors` any file is laid out as ONNX external data;
  * `.jsonl`/`.ndjson` → 'jsonl' records; `.csv`/`.tsv` → a 'header' segment
- * for the first line, then records; anything else → 'bytes'. Zero-length
- * files of the other formats have no segments.
+ * for the first line, then records; `.json` holding a top-level array →
+ * 'json-array' (elements as records); `.parquet`/`.pq` → 'parquet' (a segment
+ * per page, from the footer); `.arrow`/`.arrows`/`.feather`/`.ipc` → 'arrow'
+ * (a segment per IPC message). JSON, Parquet and Arrow files that do not
+ * parse (other JSON, damaged files) fall back to 'bytes' rather than failing:
+ * unlike a model, such a file is still data the user wants stored, and plain
+ * CDC stores it fine. Anything else → 'bytes'. Zero-length files of the
+ * other formats have no segments.
  */
 export async function detectLayout (name: string, head: Uint8Array, fileSize: number, readHead: ReadHead, options: DetectOptions = {}): Promise<FileLayout> {
   if (options.externalTensors !== undefined) return onnxExternalDataLayout(options.externalTensors, fileSize)
@@ -102,6 +123,12 @@ export async function detectLayout (name: string, head: Uint8Array, fileSize: nu
       }
       return parseSafetensors(all.subarray(8, 8 + n), fileSize)
     }
+    case 'json':
+      return await jsonArrayLayout(head, fileSize, readerFor(head, readHead, options)) ?? bytesLayout(fileSize)
+    case 'parquet':
+      return await parseParquet(readerFor(head, readHead, options), fileSize) ?? bytesLayout(fileSize)
+    case 'arrow':
+      return await parseArrowIpc(readerFor(head, readHead, options), fileSize) ?? bytesLayout(fileSize)
     case 'jsonl':
       return recordsLayout(format, fileSize)
     case 'csv':

@@ -18,7 +18,7 @@ export type SegmentKind =
   | 'header' // one chunk (container header / metadata), possibly several if huge
   | 'tensor' // fixed-size, element-aligned pieces, piece i pairs with piece i of the same tensor elsewhere
   | 'bytes' // generic content-defined chunking
-  | 'records' // content-defined chunking with cuts snapped to record ends ('\n')
+  | 'records' // content-defined chunking with cuts snapped to record ends ('\n', or see Segment.recordSyntax)
 
 /** A contiguous byte range of a file and how to chunk it. Segments tile the file. */
 export interface Segment {
@@ -39,11 +39,17 @@ export interface Segment {
    * tensor's pieces.
    */
   blockElements?: number
+  /**
+   * What ends a record (kind 'records'): 'lines' (default) a '\n';
+   * 'json-array' a top-level ',' between the elements of a JSON array, the
+   * segment starting just after its '['.
+   */
+  recordSyntax?: 'lines' | 'json-array'
 }
 
 /** A parsed file layout. */
 export interface FileLayout {
-  /** 'safetensors' | 'gguf' | 'onnx' | 'onnx-data' | 'tflite' | 'jsonl' | 'csv' | 'tsv' | 'bytes' (later: 'parquet', ...) */
+  /** 'safetensors' | 'gguf' | 'onnx' | 'onnx-data' | 'tflite' | 'jsonl' | 'csv' | 'tsv' | 'json-array' | 'parquet' | 'arrow' | 'bytes' */
   format: string
   segments: Segment[]
   tensors?: TensorInfo[]

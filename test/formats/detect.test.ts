@@ -82,8 +82,7 @@ t.test('csv without a newline is all header; a header-only csv has no records', 
 
 t.test('everything else is one bytes segment', async t => {
   for (const rel of [
-    'datasets/debian-wordlists/british-english',
-    'datasets/vega-flights-subsets/flights-2k.json'
+    'datasets/debian-wordlists/british-english'
   ]) {
     const file = readCorpus(rel)
     const layout = await detectLayout(rel, file.subarray(0, 1024), file.length, async () => t.fail('no read') as never)
@@ -96,6 +95,24 @@ t.test('everything else is one bytes segment', async t => {
   t.equal(formatForName('.csv'), 'bytes', 'a dotfile has no extension')
   t.equal(formatForName('dir.csv/file'), 'bytes', 'only the last path component counts')
   t.equal(formatForName('a.jsonl.gz'), 'bytes')
+  t.equal(formatForName('flights.JSON'), 'json')
+  t.equal(formatForName('t.parquet'), 'parquet')
+  t.equal(formatForName('t.pq'), 'parquet')
+  for (const n of ['a.arrow', 'a.arrows', 'a.feather', 'a.ipc']) t.equal(formatForName(n), 'arrow', n)
+})
+
+t.test('a JSON array is laid out from its two ends; other JSON is bytes', async t => {
+  const rel = 'datasets/vega-flights-subsets/flights-2k.json'
+  const file = readCorpus(rel)
+  const reads: number[][] = []
+  const layout = await detectLayout(rel, file.subarray(0, 1024), file.length, async () => t.fail('no head read') as never, {
+    read: async (o, n) => { reads.push([o, n]); return file.subarray(o, o + n) }
+  })
+  t.equal(layout.format, 'json-array')
+  t.same(layout.segments.map(s => s.kind), ['header', 'records', 'header'])
+  t.same(reads, [[file.length - 65536, 65536]], 'one read of the tail')
+  const obj = enc.encode('{"a": [1, 2]}')
+  t.same(await detectLayout('config.json', obj, obj.length, headReader(obj).read), { format: 'bytes', segments: [{ start: 0, end: obj.length, kind: 'bytes' }] })
 })
 
 t.test('zero-length files have no segments', async t => {

@@ -1,4 +1,4 @@
-/** `tenpak fetch REMOTE` — download the objects of every branch the remote has; local branches do not move. */
+/** `tenpak fetch REMOTE` — download the objects of every branch and tag the remote has; local refs do not move. */
 import type { Command } from 'commander'
 import { withStore, output, fmtBytes, type GlobalOptions } from '../context.js'
 import { parseCid, type CID } from '../../src/hash/cid.js'
@@ -9,7 +9,7 @@ import { lazyProgress } from './pull.js'
 /** Register the command. */
 export function register (program: Command): void {
   program.command('fetch')
-    .description('fetch the objects of every branch of a remote (remote-tracking refs in <store>/remotes/NAME.json)')
+    .description('fetch the objects of every branch and tag of a remote (remote-tracking refs in <store>/remotes/NAME.json)')
     .argument('<remote>', 'remote name')
     .option('--json', 'print the summary as JSON')
     .action(async (remoteArg: string, opts: { json?: boolean }, cmd: Command) => {
@@ -20,7 +20,7 @@ export function register (program: Command): void {
         const bar = lazyProgress('fetch')
         try {
           const refs = await remote.refs()
-          const roots: CID[] = refs.flatMap(r => Object.values(r.heads).map(c => parseCid(c)))
+          const roots: CID[] = refs.flatMap(r => [...Object.values(r.heads), ...Object.values(r.tags)].map(c => parseCid(c)))
           const res = roots.length > 0 ? await fetchObjects(repo, remote, roots, { onProgress: bar.onProgress }) : { objectsReceived: 0, bytesReceived: 0, bytesSkipped: 0, packsReceived: 0 }
           bar.stop()
           if (name != null) await writeTrackingRefs(repo.dir, name, refs)

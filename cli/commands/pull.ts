@@ -38,7 +38,7 @@ export function register (program: Command): void {
           bar.stop()
           output({ ...g, json: opts.json }, res, () => res.upToDate
             ? `${res.repo}@${res.branch}: up to date (${res.commit})`
-            : `${res.repo}@${res.branch} ← ${remote.url}: ${res.previous ?? '(new)'} → ${res.commit}\n${res.objectsReceived} objects, ${fmtBytes(res.bytesReceived)} received, ${fmtBytes(res.bytesSkipped)} already here`)
+            : `${res.repo}@${res.branch} ← ${remote.url}: ${res.previous ?? '(new)'} → ${res.commit}\n${res.objectsReceived} objects, ${fmtBytes(res.bytesReceived)} received, ${fmtBytes(res.bytesSkipped)} already here` + (res.tags.length > 0 ? `\ntags: ${res.tags.join(', ')}` : '') + (res.tagsSkipped.length > 0 ? `\ntags left alone (they differ; --force moves them): ${res.tagsSkipped.join(', ')}` : ''))
         } finally {
           bar.stop()
           await remote.close()

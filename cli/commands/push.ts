@@ -30,7 +30,7 @@ export function register (program: Command): void {
           bar.stop()
           output({ ...g, json: opts.json }, res, () => res.upToDate
             ? `${res.repo}@${res.branch}: up to date at ${remote.url} (${res.commit})`
-            : `${res.repo}@${res.branch} → ${remote.url}: ${res.previous ?? '(new)'} → ${res.commit}\n${res.objectsSent} objects in ${res.packsSent} packs, ${fmtBytes(res.bytesSent)} sent, ${fmtBytes(res.bytesSkipped)} already there`)
+            : `${res.repo}@${res.branch} → ${remote.url}: ${res.previous ?? '(new)'} → ${res.commit}\n${res.objectsSent} objects in ${res.packsSent} packs, ${fmtBytes(res.bytesSent)} sent, ${fmtBytes(res.bytesSkipped)} already there` + (res.tags.length > 0 ? `\ntags: ${res.tags.join(', ')}` : '') + (res.tagsSkipped.length > 0 ? `\ntags left alone (they differ; --force moves them): ${res.tagsSkipped.join(', ')}` : ''))
         } finally {
           bar.stop()
           await remote.close()

@@ -110,7 +110,7 @@ export async function mountStore (repo: Repo, dir: string, opts: MountOptions = 
   const cache = new ChunkCache(cacheBytes)
   const cpus = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length
   // a local store's packs are plain files (docs/design.md): decode workers read them directly
-  const local = typeof (repo.blocks.backend as { readSync?: unknown }).readSync === 'function'
+  const local = !repo.blocks.remote && typeof (repo.blocks.backend as { readSync?: unknown }).readSync === 'function'
   const packPath = local ? (packId: string) => path.join(repo.dir, packObjectKey(packId)) : undefined
   const fetcher = createLeafFetcher({ blocks: repo.blocks, cache, packPath, decodeThreads: opts.decodeThreads ?? Math.max(1, Math.min(4, cpus - 1)) })
   const ns = createNamespace(repo, { refTtlMs })

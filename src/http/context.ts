@@ -120,7 +120,12 @@ export function createContext (opts: { repo: Repo, chunks: ChunkSource, auth: To
       }
     }
     if (cid == null) throw new NotFoundError(`revision ${rev ?? 'main'} not found in ${name.full}`, ErrorCode.REVISION_NOT_FOUND)
-    return { repo: name, cid, commit: commit(cid), immutable }
+    if (!repo.blocks.remote) return { repo: name, cid, commit: commit(cid), immutable }
+    // remote packs: fetch the commit and its manifest without blocking the event loop
+    await repo.blocks.prefetch([cid])
+    const c = commit(cid)
+    await repo.blocks.prefetch([c.manifest])
+    return { repo: name, cid, commit: c, immutable }
   }
 
   const manifestIndex = (res: Resolved): ManifestIndex => {

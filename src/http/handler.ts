@@ -7,6 +7,8 @@
 import type { Repo } from '../repo/repo.js'
 import { RepoType, type RepoTypeValue } from '../repo/names.js'
 import { createChunkSource, type ChunkSource } from './chunk-source.js'
+import { isCachedRemote } from '../store/backend.js'
+import type { CID } from '../hash/cid.js'
 import { createTokenCheck } from './auth.js'
 import { createContext, type HttpContext } from './context.js'
 import { HttpError, errorResponse, responseForError } from './errors.js'
@@ -55,7 +57,15 @@ const CORS = {
 
 /** Create the handler over an open repo. */
 export function createHandler (opts: HandlerOptions): TenpakHandler {
-  const chunks = createChunkSource({ blocks: opts.repo.blocks, cacheBytes: opts.cacheBytes })
+  const blocks = opts.repo.blocks
+  const backend = blocks.backend
+  const remoteCache = isCachedRemote(backend) ? backend : undefined
+  const chunks = createChunkSource({
+    blocks,
+    cacheBytes: opts.cacheBytes,
+    // two windows are in the pack cache at once (the one being written, the next being fetched)
+    ...(remoteCache != null ? { prefetch: async (cids: CID[]) => { await blocks.prefetch(cids) }, prefetchWindow: Math.min(8 << 20, Math.floor(remoteCache.cacheStats().limit / 4)) } : {})
+  })
   const ctx = createContext({ repo: opts.repo, chunks, auth: createTokenCheck(opts.writeTokens ?? []), publicUrl: opts.publicUrl, maxTerms: opts.maxTerms })
 
   const dashboard = createDashboard({ ctx, webRoot: opts.webRoot, advisor: opts.advisor })
@@ -72,6 +82,12 @@ export function createHandler (opts: HandlerOptions): TenpakHandler {
     return res
   }
   return { handle, chunks, context: ctx }
+}
+
+/** Counters of the pack-range cache of a store whose packs are remote (serve --store s3://…). */
+function packCacheStats (ctx: HttpContext): Record<string, unknown> {
+  const backend = ctx.repo.blocks.backend
+  return isCachedRemote(backend) ? { packCache: backend.cacheStats() } : {}
 }
 
 function allow (req: HttpRequest, methods: string): void {
@@ -111,7 +127,7 @@ async function route (ctx: HttpContext, req: HttpRequest, opts: HandlerOptions, 
 
   if (segs.length === 1 && s0 === 'healthz') {
     allow(req, READ_METHODS)
-    return { status: 200, headers: { 'content-type': 'application/json', 'cache-control': 'no-store' }, body: JSON.stringify({ status: 'ok', cache: ctx.chunks.stats(), ...opts.health?.() }) }
+    return { status: 200, headers: { 'content-type': 'application/json', 'cache-control': 'no-store' }, body: JSON.stringify({ status: 'ok', cache: ctx.chunks.stats(), ...packCacheStats(ctx), ...opts.health?.() }) }
   }
   if (s0 === 'ipfs') {
     allow(req, READ_METHODS)

@@ -133,12 +133,15 @@ async function receivePack (ctx: HttpContext, req: HttpRequest): Promise<HttpRes
 
 async function updateRef (ctx: HttpContext, req: HttpRequest): Promise<HttpResponse> {
   ctx.auth.require(req.headers.authorization)
-  const body = await jsonBody<{ repo?: unknown, branch?: unknown, old?: unknown, new?: unknown, force?: unknown }>(req)
-  if (typeof body?.repo !== 'string' || typeof body.branch !== 'string' || typeof body.new !== 'string' || (body.old != null && typeof body.old !== 'string')) {
-    throw new HttpError(400, 'BadRequest', 'body must be {"repo", "branch", "old": cid|null, "new": cid, "force"?}')
+  // a tag is named by `tag` instead of `branch`, so a server without tag support refuses it (400) rather than making a branch
+  const body = await jsonBody<{ repo?: unknown, branch?: unknown, tag?: unknown, old?: unknown, new?: unknown, force?: unknown }>(req)
+  const refName = body?.branch ?? body?.tag
+  if (typeof body?.repo !== 'string' || typeof refName !== 'string' || (body.branch != null && body.tag != null) || typeof body.new !== 'string' || (body.old != null && typeof body.old !== 'string')) {
+    throw new HttpError(400, 'BadRequest', 'body must be {"repo", "branch" | "tag", "old": cid|null, "new": cid, "force"?}')
   }
+  const kind = body.tag != null ? 'tags' : 'heads'
   const name = parseRepoName(body.repo)
-  const branch = checkRefName(body.branch)
+  const branch = checkRefName(refName)
   let target: CID
   let old: CID | null
   try {
@@ -155,17 +158,20 @@ async function updateRef (ctx: HttpContext, req: HttpRequest): Promise<HttpRespo
     } catch (err) {
       throw new HttpError(400, 'IncompleteObjects', `cannot move ${name.full}@${branch}: ${(err as Error).message}`)
     }
-    const cur = await ctx.repo.refs.get(name, 'heads', branch)
+    const cur = await ctx.repo.refs.get(name, kind, branch)
     if ((cur == null) !== (old == null) || (cur != null && old != null && !cur.equals(old))) {
       throw new HttpError(409, 'RefConflict', `${name.full}@${branch} is at ${cur?.toString() ?? 'nothing'}, not ${old?.toString() ?? 'nothing'}`)
     }
-    if (cur != null && body.force !== true && !isAncestor(blocks, cur, target)) {
+    if (kind === 'tags' && cur != null && body.force !== true) {
+      throw new HttpError(409, 'RefConflict', `${name.full} tag ${branch} exists (at ${cur.toString()}); moving a tag needs force`)
+    }
+    if (kind === 'heads' && cur != null && body.force !== true && !isAncestor(blocks, cur, target)) {
       throw new HttpError(409, 'NonFastForward', `non-fast-forward: ${name.full}@${branch} is at ${cur.toString()}, which is not in the history of ${target.toString()}`)
     }
-    await ctx.repo.refs.cas(name, 'heads', branch, cur, target)
+    await ctx.repo.refs.cas(name, kind, branch, cur, target)
   })
   ctx.invalidate()
-  return json(req, 200, { repo: name.full, branch, commit: target.toString(), previous: old?.toString() ?? null }, noStore)
+  return json(req, 200, { repo: name.full, branch, kind, commit: target.toString(), previous: old?.toString() ?? null }, noStore)
 }
 
 async function closure (ctx: HttpContext, req: HttpRequest): Promise<HttpResponse> {
@@ -191,6 +197,8 @@ async function fetchPack (ctx: HttpContext, req: HttpRequest): Promise<HttpRespo
   }
   if (total > MAX_FETCH_BYTES) throw new HttpError(413, 'PayloadTooLarge', `asked for ${total} bytes; at most ${MAX_FETCH_BYTES} per request`)
   const tmpDir = path.join(ctx.repo.dir, 'tmp')
+  // packs in a bucket: fetch the entries with coalesced GETs, not one blocking GET each
+  if (blocks.remote) await blocks.prefetch(cids)
   // the client lists only what it lacks, so a base it did not ask for is one it holds: deltas stay deltas
   const pack = writeTransferPack(blocks, tmpDir, orderBasesFirst(refs), () => true)
   const stream = fs.createReadStream(pack.file)

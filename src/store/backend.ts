@@ -27,3 +27,30 @@ export interface Backend {
   /** Release open handles. */
   close: () => Promise<void>
 }
+
+/** Bytes [offset, offset+length) of one object. */
+export interface ObjectRange {
+  key: string
+  offset: number
+  length: number
+}
+
+/**
+ * A remote backend fronted by a bounded cache of object ranges (see
+ * cached-backend.ts). The block store's synchronous decode path reads through
+ * `readSync`; async callers `prefetch` the ranges they are about to read so
+ * that `readSync` finds them cached and does not block.
+ */
+export interface CachedRemoteBackend extends Backend {
+  /** the range from the cache, else a blocking fetch (then cached) */
+  readSync: (key: string, offset: number, length: number) => Uint8Array
+  /** fetch the ranges not cached yet (adjacent ones coalesced into one GET) */
+  prefetch: (ranges: ObjectRange[], options?: AbortOptions) => Promise<void>
+  /** cache counters; `limit` is the configured bound in bytes */
+  cacheStats: () => { hits: number, misses: number, blockingFetches: number, bytes: number, entries: number, limit: number, fetchedBytes: number }
+}
+
+/** True when `b` is a {@link CachedRemoteBackend}. */
+export function isCachedRemote (b: Backend): b is CachedRemoteBackend {
+  return typeof (b as Partial<CachedRemoteBackend>).prefetch === 'function' && typeof (b as Partial<CachedRemoteBackend>).readSync === 'function'
+}

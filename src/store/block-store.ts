@@ -9,7 +9,7 @@ import fs from 'node:fs'
 import fsp from 'node:fs/promises'
 import path from 'node:path'
 import { randomBytes } from 'node:crypto'
-import type { Backend } from './backend.js'
+import { isCachedRemote, type Backend, type ObjectRange } from './backend.js'
 import type { Index, Location } from '../index/index.js'
 import { CID, verifyBlock } from '../hash/cid.js'
 import { createBlake3 } from '../hash/blake3.js'
@@ -28,6 +28,9 @@ export const MAX_DELTA_DEPTH = 16
 
 /** Object key of a pack. */
 export const packObjectKey = (packId: string): string => `packs/${packId.slice(0, 2)}/${packId}.pack`
+
+/** Object key of a pack's index copy in a bucket (the pack's index trailer and footer, docs/formats.md). */
+export const packIndexObjectKey = (packId: string): string => `packs/${packId.slice(0, 2)}/${packId}.idx`
 
 /** Result of a put. */
 export interface PutResult {
@@ -80,6 +83,14 @@ export interface BlockStore {
   /** read an entry's stored bytes as they are in the pack (sync, push) */
   getEncoded: (cid: CID) => { location: Location, data: Uint8Array }
   writer: (options?: { packTarget?: number }) => PackWriter
+  /**
+   * Make the next reads of `cids` (and of the delta bases they need) cheap:
+   * on a store whose packs are remote, fetch their encoded bytes into the
+   * backend's cache; on a local store, nothing to do.
+   */
+  prefetch: (cids: CID[], options?: AbortOptions) => Promise<void>
+  /** packs are read over the network (through a bounded cache), not from local files */
+  readonly remote: boolean
   readonly backend: Backend
   readonly index: Index
 }
@@ -106,7 +117,8 @@ export function createBlockStore (opts: BlockStoreOptions): BlockStore {
   }
 
   // Local packs are read synchronously through the fs backend's open handles;
-  // remote backends will provide their own cache and go through load().
+  // remote ones through their range cache (cached-backend.ts), which blocks
+  // only for ranges nobody prefetched.
   const syncReader = (backend as Backend & { readSync?: (key: string, offset: number, length: number) => Uint8Array }).readSync
   const readSync = (key: string, offset: number, length: number): Uint8Array => {
     if (syncReader == null) throw new IntegrityError('backend cannot be read synchronously', ErrorCode.UNSUPPORTED)
@@ -129,10 +141,37 @@ export function createBlockStore (opts: BlockStoreOptions): BlockStore {
     return decodeVerified(cid, location, data, depth)
   }
 
+  const prefetch = async (cids: CID[], options: AbortOptions = {}): Promise<void> => {
+    if (!isCachedRemote(backend)) return
+    const ranges: ObjectRange[] = []
+    const seen = new Set<string>()
+    let frontier = cids
+    // a delta needs its base chain, bounded as in decodeVerified
+    for (let depth = 0; depth <= MAX_DELTA_DEPTH && frontier.length > 0; depth++) {
+      const next: CID[] = []
+      for (const cid of frontier) {
+        const k = cid.toString()
+        if (seen.has(k)) continue
+        seen.add(k)
+        const loc = index.getLocation(cid)
+        if (loc == null) continue // the read itself reports ERR_NOT_FOUND
+        ranges.push({ key: packObjectKey(loc.packId), offset: loc.offset, length: loc.storedLength })
+        if (loc.base != null) next.push(loc.base)
+      }
+      frontier = next
+    }
+    await backend.prefetch(ranges, options)
+  }
+
   const store: BlockStore = {
     backend,
     index,
-    async get (cid) { return getAt(cid, 0) },
+    prefetch,
+    remote: isCachedRemote(backend),
+    async get (cid, options) {
+      if (store.remote) await prefetch([cid], options)
+      return getAt(cid, 0)
+    },
     getSync (cid) { return getAt(cid, 0) },
     has (cid) { return index.has(cid) },
     location (cid) { return index.getLocation(cid) },

@@ -53,6 +53,35 @@ export function writePackFile (file: string, entries: Iterable<EncodedEntry>): {
   return { packId: toHex(h.digest()), size, entries: list.length }
 }
 
+/** Reads exactly `length` bytes at `offset` of an open pack file; ERR_BAD_PACK when it is shorter. */
+function exactReader (fd: number, file: string): (offset: number, length: number) => Buffer {
+  return (offset, length) => {
+    const b = Buffer.allocUnsafe(length)
+    let got = 0
+    while (got < length) {
+      const n = fs.readSync(fd, b, got, length - got, offset + got)
+      if (n === 0) throw new IntegrityError(`${file} is truncated`, ErrorCode.BAD_PACK)
+      got += n
+    }
+    return b
+  }
+}
+
+/** The bytes of a pack file from its index trailer to the end (what a bucket keeps as `<id>.idx`). */
+export function readPackTail (file: string): Uint8Array {
+  let fd: number
+  try { fd = fs.openSync(file, 'r') } catch (err) { throw fromSystemError(err, file) }
+  try {
+    const size = fs.fstatSync(fd).size
+    const read = exactReader(fd, file)
+    if (size < PACK_FOOTER_SIZE + 8) throw new IntegrityError(`${file} is not a tenpak pack (too short)`, ErrorCode.BAD_PACK)
+    const footer = decodePackFooter(read(size - PACK_FOOTER_SIZE, PACK_FOOTER_SIZE), size, file)
+    return read(footer.indexOffset, size - footer.indexOffset)
+  } finally {
+    fs.closeSync(fd)
+  }
+}
+
 /** A pack file opened for reading. */
 export interface PackFileReader {
   entries: PackEntry[]
@@ -65,16 +94,7 @@ export interface PackFileReader {
 export function openPackFile (file: string): PackFileReader {
   let fd: number
   try { fd = fs.openSync(file, 'r') } catch (err) { throw fromSystemError(err, file) }
-  const readAt = (offset: number, length: number): Uint8Array => {
-    const b = Buffer.allocUnsafe(length)
-    let got = 0
-    while (got < length) {
-      const n = fs.readSync(fd, b, got, length - got, offset + got)
-      if (n === 0) throw new IntegrityError(`${file} is truncated`, ErrorCode.BAD_PACK)
-      got += n
-    }
-    return b
-  }
+  const readAt = exactReader(fd, file)
   try {
     const size = fs.fstatSync(fd).size
     if (size < PACK_FOOTER_SIZE + 8) throw new IntegrityError(`${file} is not a tenpak pack (too short)`, ErrorCode.BAD_PACK)

@@ -90,6 +90,19 @@ export function decodePackFooter (footer: Uint8Array, packSize: number, name = '
   return { indexOffset, indexLength, entryCount: b.readUInt32LE(12), indexHash: b.subarray(16, 48) }
 }
 
+/**
+ * Parse a pack's index copy (its bytes from the index trailer to the end: trailer
+ * then footer) into the pack's size and entries, checked as a pack's own would be.
+ */
+export function decodePackIndexCopy (tail: Uint8Array, name = 'pack index'): { packSize: number, entries: PackEntry[] } {
+  if (tail.length < PACK_FOOTER_SIZE) throw new IntegrityError(`${name}: too short`, ErrorCode.BAD_PACK)
+  const footerBytes = tail.subarray(tail.length - PACK_FOOTER_SIZE)
+  const indexOffset = Number(Buffer.from(footerBytes.buffer, footerBytes.byteOffset, 8).readBigUInt64LE(0))
+  const packSize = indexOffset + tail.length
+  const footer = decodePackFooter(footerBytes, packSize, name)
+  return { packSize, entries: decodePackIndex(tail.subarray(0, footer.indexLength), footer, name) }
+}
+
 /** Parse and check an index trailer against its footer. */
 export function decodePackIndex (index: Uint8Array, footer: PackFooter, name = 'pack'): PackEntry[] {
   if (!equals(blake3(index), footer.indexHash)) throw new IntegrityError(`${name}: pack index does not match its hash`, ErrorCode.BAD_PACK)

@@ -99,8 +99,8 @@ export function createHttpRemote (opts: HttpRemoteOptions): Remote {
       if (got !== packId) throw new TenpakError(ErrorCode.CORRUPT, `pack ${packId} arrived as ${got}`)
     },
     async updateRef (u: RefUpdate, options = {}) {
-      const a = await request('POST', '/v1/sync/refs', { json: { repo: u.repo, branch: u.branch, old: u.old?.toString() ?? null, new: u.new.toString(), force: u.force === true } }, options)
-      if (a.status !== 200) fail(a, `updating ${u.repo}@${u.branch}`)
+      const a = await request('POST', '/v1/sync/refs', { json: { repo: u.repo, [u.kind === 'tags' ? 'tag' : 'branch']: u.branch, old: u.old?.toString() ?? null, new: u.new.toString(), force: u.force === true } }, options)
+      if (a.status !== 200) fail(a, `updating ${u.repo} ${u.kind === 'tags' ? 'tag ' : '@'}${u.branch}`)
     },
     async closure (roots, _local, options = {}) {
       const a = await request('POST', '/v1/sync/closure', { json: { roots: roots.map(c => c.toString()) } }, options)

@@ -93,6 +93,20 @@ export function isAncestor (blocks: Pick<BlockStore, 'getSync' | 'has'>, ancesto
   return false
 }
 
+/** Every commit in the history of `head` that the store holds (head included), as CID strings. */
+export function historyOf (blocks: Pick<BlockStore, 'getSync' | 'has'>, head: CID): Set<string> {
+  const seen = new Set<string>()
+  const stack = [head]
+  while (stack.length > 0) {
+    const c = stack.pop() as CID
+    const k = c.toString()
+    if (seen.has(k) || !blocks.has(c)) continue
+    seen.add(k)
+    stack.push(...decodeCommit(c, blocks.getSync(c)).parents)
+  }
+  return seen
+}
+
 /** Encode refs for the wire: `[cid, size, base|null]`. */
 export function refsToWire (refs: ObjectRef[]): Array<[string, number, string | null]> {
   return refs.map(r => [r.cid.toString(), r.size, r.base?.toString() ?? null])

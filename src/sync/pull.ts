@@ -3,7 +3,9 @@
  * (pull) move the local branch. The remote lists the closure of the wanted
  * commit; only objects the store lacks are fetched, in packs of bounded
  * size, each verified (every CID re-hashed) and imported before the next.
- * An interrupted pull re-run fetches only what is still missing.
+ * An interrupted pull re-run fetches only what is still missing. The
+ * remote's tags of the repo that point into the pulled history are set
+ * locally too (a local tag at another commit is kept unless `force`).
  */
 import fs from 'node:fs'
 import path from 'node:path'
@@ -13,7 +15,7 @@ import { parseCid, type CID } from '../hash/cid.js'
 import { importPackFile } from '../store/pack-file.js'
 import { TenpakError, NotFoundError, ErrorCode } from '../errors.js'
 import type { AbortOptions, ProgressOptions } from '../util/options.js'
-import { batches, isAncestor } from './objects.js'
+import { batches, isAncestor, historyOf } from './objects.js'
 import { transferTmpPath } from './transfer-pack.js'
 import { DEFAULT_TRANSFER_PACK_BYTES, type Remote } from './remote.js'
 
@@ -42,6 +44,10 @@ export interface PullResult extends FetchResult {
   commit: string
   previous: string | null
   upToDate: boolean
+  /** tags created or moved locally */
+  tags: string[]
+  /** remote tags not taken because a local tag of that name points elsewhere (pull --force takes them) */
+  tagsSkipped: string[]
 }
 
 /** Fetch the closure of `roots` from `remote` into `repo` (objects only; no ref moves). */
@@ -79,11 +85,34 @@ export async function pull (repo: Repo, remote: Remote, repoName: string, branch
   const target = parseCid(targetStr)
   const cur = await repo.refs.get(name, 'heads', branch)
   const base = { repo: name.full, branch, commit: target.toString(), previous: cur?.toString() ?? null }
-  if (cur != null && cur.equals(target)) return { ...base, upToDate: true, objectsReceived: 0, bytesReceived: 0, bytesSkipped: 0, packsReceived: 0 }
+  if (cur != null && cur.equals(target)) {
+    const t = await pullTags(repo, name.full, target, r?.tags ?? {}, options)
+    return { ...base, ...t, upToDate: t.tags.length === 0, objectsReceived: 0, bytesReceived: 0, bytesSkipped: 0, packsReceived: 0 }
+  }
   const fetched = await fetchObjects(repo, remote, [target], options)
   if (cur != null && options.force !== true && !isAncestor(repo.blocks, cur, target)) {
     throw new TenpakError(ErrorCode.REF_CONFLICT, `non-fast-forward: local ${name.full}@${branch} (${cur.toString()}) is not in the history of ${remote.url}'s ${target.toString()} (objects were fetched; use --force to move the branch)`)
   }
   await repo.setRef(name.full, 'heads', branch, target, { expected: cur ?? null })
-  return { ...base, upToDate: false, ...fetched }
+  const t = await pullTags(repo, name.full, target, r?.tags ?? {}, options)
+  return { ...base, upToDate: false, ...fetched, ...t }
+}
+
+/** Set the remote's tags that point into the history of `head` (held locally now). */
+async function pullTags (repo: Repo, repoName: string, head: CID, remoteTags: Record<string, string>, options: PullOptions): Promise<{ tags: string[], tagsSkipped: string[] }> {
+  const out = { tags: [] as string[], tagsSkipped: [] as string[] }
+  const names = Object.keys(remoteTags).sort()
+  if (names.length === 0) return out
+  const name = parseRepoName(repoName)
+  const history = historyOf(repo.blocks, head)
+  for (const tag of names) {
+    if (!history.has(remoteTags[tag])) continue
+    const target = parseCid(remoteTags[tag])
+    const cur = await repo.refs.get(name, 'tags', tag)
+    if (cur != null && cur.equals(target)) continue
+    if (cur != null && options.force !== true) { out.tagsSkipped.push(tag); continue }
+    await repo.setRef(name.full, 'tags', tag, target, { expected: cur ?? null })
+    out.tags.push(tag)
+  }
+  return out
 }

@@ -18,7 +18,10 @@ export interface RemoteRepoRefs {
 /** A ref update: compare-and-swap from `old` (null: must not exist) to `new`. */
 export interface RefUpdate {
   repo: string
+  /** the ref's name: a branch, or a tag when `kind` is 'tags' */
   branch: string
+  /** 'heads' (default) or 'tags'; a tag that exists moves only with `force` */
+  kind?: 'heads' | 'tags'
   old: CID | null
   new: CID
   /** allow a non-fast-forward update */
@@ -37,7 +40,7 @@ export interface Remote {
   hasPack: (packId: string, options?: AbortOptions) => Promise<boolean>
   /** send a transfer pack; the remote verifies every entry before it keeps any */
   sendPack: (file: string, packId: string, size: number, options?: AbortOptions) => Promise<void>
-  /** compare-and-swap a branch (ERR_REF_CONFLICT when it moved or the update is not a fast-forward) */
+  /** compare-and-swap a branch or tag (ERR_REF_CONFLICT when it moved, or the update is not a fast-forward / moves a tag without force) */
   updateRef: (update: RefUpdate, options?: AbortOptions) => Promise<void>
   /** the closure of `roots` at the remote, bases-first (objects already in `local` need not be listed beyond their links) */
   closure: (roots: CID[], local: { has: (cid: CID) => boolean, getSync: (cid: CID) => Uint8Array }, options?: AbortOptions) => Promise<ObjectRef[]>

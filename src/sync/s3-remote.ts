@@ -1,8 +1,10 @@
 /**
  * An S3 bucket as a remote (docs/formats.md, "Sync protocol v1", S3 layout).
  * Packs are immutable objects under `packs/`, each carrying its own index in
- * its footer, so what the bucket holds is learned by two ranged GETs per pack
- * (cached per remote, refreshed incrementally). Refs are small objects under
+ * its footer and, beside it, a copy of that index (`<id>.idx`, written after
+ * the pack) that `serve --store s3://` reads with one GET; what the bucket
+ * holds is learned from the footers (cached per remote, refreshed
+ * incrementally). Refs are small objects under
  * `refs/` updated with conditional PUTs (If-Match on the ETag read, or
  * If-None-Match: * for a new ref); see updateRef for servers that ignore them.
  * A bucket has no server-side verifier: the puller verifies every entry.
@@ -11,8 +13,8 @@ import { PutObjectCommand, GetObjectCommand, type S3Client } from '@aws-sdk/clie
 import { parseCid, verifyBlock, Codec, type CID } from '../hash/cid.js'
 import { decodeChunk } from '../codec/codecs.js'
 import type { Backend } from '../store/backend.js'
-import { packObjectKey } from '../store/block-store.js'
-import { openPackFile, writePackFile, type EncodedEntry } from '../store/pack-file.js'
+import { packObjectKey, packIndexObjectKey } from '../store/block-store.js'
+import { openPackFile, writePackFile, readPackTail, type EncodedEntry } from '../store/pack-file.js'
 import type { PackEntry } from '../store/pack-format.js'
 import { readPackIndex } from '../repo/verify.js'
 import { parseRepoName, checkRefName } from '../repo/names.js'
@@ -57,7 +59,7 @@ export function createS3Remote (opts: { backend: Backend, client: S3Client, loca
   let loaded: Promise<number> | undefined
   const ensureIndex = async (): Promise<void> => { loaded ??= refreshIndex(); await loaded }
 
-  const refKey = (repo: string, branch: string): string => `refs/${parseRepoName(repo).full}/@heads/${checkRefName(branch)}`
+  const refKey = (repo: string, kind: 'heads' | 'tags', name: string): string => `refs/${parseRepoName(repo).full}/@${kind}/${checkRefName(name)}`
 
   const readRef = async (key: string): Promise<{ cid: CID, etag?: string } | undefined> => {
     try {
@@ -107,18 +109,24 @@ export function createS3Remote (opts: { backend: Backend, client: S3Client, loca
       return cids.filter(c => !where.has(c.toString()))
     },
     async hasPack (packId) {
-      return await backend.stat(packObjectKey(packId)) != null
+      // a pack whose index copy is missing (an interrupted push) is sent again, and its copy with it
+      return await backend.stat(packObjectKey(packId)) != null && await backend.stat(packIndexObjectKey(packId)) != null
     },
     async sendPack (file, packId, _size, options = {}) {
       const pack = openPackFile(file)
       const entries = pack.entries
       pack.close()
+      const tail = readPackTail(file)
       await backend.save(packObjectKey(packId), { path: file }, options)
+      // after the pack: an index copy always names a pack that is there
+      await backend.save(packIndexObjectKey(packId), tail, options)
       addPack(packObjectKey(packId), entries)
     },
     async updateRef (u: RefUpdate) {
-      const key = refKey(u.repo, u.branch)
+      const kind = u.kind ?? 'heads'
+      const key = refKey(u.repo, kind, u.branch)
       const cur = await readRef(key)
+      if (kind === 'tags' && cur != null && u.force !== true) throw new TenpakError(ErrorCode.REF_CONFLICT, `${url} ${u.repo} tag ${u.branch} exists (at ${cur.cid.toString()}); moving a tag needs force`)
       const same = (cur == null && u.old == null) || (cur != null && u.old != null && cur.cid.equals(u.old))
       if (!same) throw new TenpakError(ErrorCode.REF_CONFLICT, `${url} ${u.repo}@${u.branch} is at ${cur?.cid.toString() ?? 'nothing'}, not ${u.old?.toString() ?? 'nothing'}`)
       try {

@@ -1,8 +1,8 @@
 /**
- * A byte-bounded LRU of decoded leaves (chunks), keyed by CID string. The
- * mount keeps one per mounted store, shared by every open file: leaves are
+ * A byte-bounded LRU of byte arrays keyed by string: the mount's decoded
+ * chunks (one per mounted store, shared by every open file: leaves are
  * content-addressed, so a chunk shared by two files or two revisions is
- * decoded once.
+ * decoded once), the server's verified chunks, and the S3 pack-range cache.
  */
 
 /** Counters a cache reports. */
@@ -16,7 +16,7 @@ export interface ChunkCacheStats {
   evictions: number
 }
 
-/** LRU of decoded chunks bounded by total bytes. */
+/** LRU of byte arrays bounded by their total length. */
 export class ChunkCache {
   private readonly map = new Map<string, Uint8Array>()
   private size = 0
@@ -35,6 +35,16 @@ export class ChunkCache {
     this.map.set(key, v)
     this.hits++
     return v
+  }
+
+  /** Current total bytes held. */
+  get bytes (): number {
+    return this.size
+  }
+
+  /** Current entry count. */
+  get entries (): number {
+    return this.map.size
   }
 
   /** Whether `key` is held (does not count as a use). */

@@ -5,6 +5,8 @@ import { tempDir } from '../helpers/store.js'
 import { createFsBackend } from '../../src/store/fs-backend.js'
 import { createS3Backend, createS3Client, withRetry } from '../../src/store/s3-backend.js'
 import type { Backend } from '../../src/store/backend.js'
+import { createCachedBackend } from '../../src/store/cached-backend.js'
+import { createS3SyncLoader } from '../../src/store/s3-sync-loader.js'
 import { startS3rver } from './s3-helpers.js'
 
 type Suite = (t: Test, backend: Backend, dir: string) => Promise<void>
@@ -44,6 +46,28 @@ t.test('S3 backend (s3rver), with retries', async t => {
   const dir = tempDir(t)
   const client = createS3Client({ endpoint, accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' })
   await suite(t, withRetry(createS3Backend(client, { bucket: 'tenpak-test', prefix: 'suite' })), dir)
+  client.destroy()
+})
+
+t.test('S3 backend behind the range cache: the five verbs pass through; a blocking read reaches the bucket', async t => {
+  const endpoint = await startS3rver(t)
+  const dir = tempDir(t)
+  const settings = { endpoint, accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER', region: 'us-east-1' }
+  const location = { bucket: 'tenpak-test', prefix: 'cached' }
+  const client = createS3Client(settings)
+  const loader = createS3SyncLoader({ settings, location })
+  const cached = createCachedBackend(withRetry(createS3Backend(client, location)), { cacheBytes: 1 << 20, loadSync: loader.load, onClose: loader.close })
+  const bytes = Buffer.from('0123456789'.repeat(1000))
+  await cached.save('packs/ef/z.pack', bytes)
+  t.same(Buffer.from(cached.readSync('packs/ef/z.pack', 100, 50)), bytes.subarray(100, 150), 'a blocking ranged read on the worker')
+  t.same(Buffer.from(cached.readSync('packs/ef/z.pack', 100, 50)), bytes.subarray(100, 150), 'then from the cache')
+  t.match(cached.cacheStats(), { blockingFetches: 1, hits: 1, entries: 1, bytes: 50 })
+  t.throws(() => cached.readSync('packs/ef/none.pack', 0, 10), { code: 'ERR_NOT_FOUND' }, 'a missing object is ERR_NOT_FOUND')
+  await cached.prefetch([{ key: 'packs/ef/z.pack', offset: 0, length: 10 }, { key: 'packs/ef/z.pack', offset: 20, length: 10 }])
+  t.same(Buffer.from(cached.readSync('packs/ef/z.pack', 20, 10)), bytes.subarray(20, 30), 'a prefetched range')
+  t.equal(cached.cacheStats().blockingFetches, 2, 'read without blocking')
+  await cached.remove('packs/ef/z.pack')
+  await suite(t, cached, dir)
   client.destroy()
 })
 

@@ -5,6 +5,9 @@ import { compressDelta, decompressDelta, estimateDeltaSavings, type DeltaOptions
 import type { Repo } from '../../src/repo/repo.js'
 import fs from 'node:fs'
 import { defaultStoreDir } from '../../src/repo/repo.js'
+import { parseLossyMode } from '../../src/repo/lossy-ingest.js'
+import type { LossyReport } from '../../src/repo/lossy-ingest.js'
+import { lossyNotice, lossyTable } from '../lossy-report.js'
 
 // The store is opened only when it exists, so paths and HF-cache models work without one.
 async function withOptionalStore<T> (g: GlobalOptions, fn: (opts: DeltaOptions) => Promise<T>): Promise<T> {
@@ -18,7 +21,14 @@ async function withOptionalStore<T> (g: GlobalOptions, fn: (opts: DeltaOptions) 
   }
 }
 
-const warn = (e: { warnings: string[] }): void => { for (const w of e.warnings) process.stderr.write(`tenpak: warning: ${w}\n`) }
+const warn = (e: { warnings: string[], lossy?: LossyReport }, what: string): void => {
+  for (const w of e.warnings) process.stderr.write(`tenpak: warning: ${w}\n`)
+  if (e.lossy != null) process.stderr.write(lossyNotice(e.lossy, what))
+}
+
+const lossyText = (e: { lossy?: LossyReport }): string => e.lossy != null && e.lossy.overall.tensors > 0 ? `\n${lossyTable(e.lossy)}` : ''
+
+const LOSSY_HELP = 'quantise the fine-tune\'s delta as int8, int4 or 1bit: the bundle rebuilds a LOSSY reconstruction, whose error is reported'
 
 const summary = (e: { baseBytes: number, finetuneBytes: number, deltaBytes: number, savingsPct: number }): string =>
   `base ${fmtBytes(e.baseBytes)}, fine-tune ${fmtBytes(e.finetuneBytes)}, delta ${fmtBytes(e.deltaBytes)} (${e.savingsPct.toFixed(1)}% saved)`
@@ -31,14 +41,16 @@ export function register (program: Command): void {
     .argument('<base>', 'directory, file, cached HF model org/name[@rev], or store repo REPO[@REV]')
     .argument('<finetune>', 'same kinds as BASE')
     .requiredOption('-o, --output <dir>', 'bundle directory')
+    .option('--lossy <mode>', LOSSY_HELP)
     .option('--json', 'print JSON')
-    .action(async (base: string, ft: string, opts: { output: string, json?: boolean }, cmd: Command) => {
+    .action(async (base: string, ft: string, opts: { output: string, lossy?: string, json?: boolean }, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>()
+      if (opts.lossy != null) parseLossyMode(opts.lossy)
       await withOptionalStore(g, async (o) => {
-        const r = await compressDelta(base, ft, opts.output, o)
-        warn(r)
+        const r = await compressDelta(base, ft, opts.output, { ...o, lossy: opts.lossy })
+        warn(r, 'bundle')
         const { manifest, ...rest } = r
-        output({ json: opts.json }, { ...rest, output: opts.output, base: manifest.base.tree, finetune: manifest.finetune.tree }, () => `${summary(r)}\nbundle written to ${opts.output}`)
+        output({ json: opts.json }, { ...rest, output: opts.output, base: manifest.base.tree, finetune: manifest.finetune.tree }, () => `${summary(r)}\nbundle written to ${opts.output}${lossyText(r)}`)
       })
     })
   delta.command('decompress')
@@ -51,6 +63,7 @@ export function register (program: Command): void {
       const g = cmd.optsWithGlobals<GlobalOptions>()
       await withOptionalStore(g, async (o) => {
         const r = await decompressDelta(base, bundle, opts.output, o)
+        if (r.lossy != null) process.stderr.write(`tenpak: warning: this bundle is LOSSY (${r.lossy}): the files rebuilt are its reconstruction, not the original fine-tune\n`)
         output({ json: opts.json }, r, () => `rebuilt ${r.files} files (${fmtBytes(r.bytes)}) in ${opts.output}, every CID and sha256 checked`)
       })
     })
@@ -58,13 +71,15 @@ export function register (program: Command): void {
     .description('print base, fine-tune and delta sizes without writing anything')
     .argument('<base>')
     .argument('<finetune>')
+    .option('--lossy <mode>', LOSSY_HELP)
     .option('--json', 'print JSON')
-    .action(async (base: string, ft: string, opts: { json?: boolean }, cmd: Command) => {
+    .action(async (base: string, ft: string, opts: { lossy?: string, json?: boolean }, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>()
+      if (opts.lossy != null) parseLossyMode(opts.lossy)
       await withOptionalStore(g, async (o) => {
-        const r = await estimateDeltaSavings(base, ft, o)
-        warn(r)
-        output({ json: opts.json }, r, () => summary(r))
+        const r = await estimateDeltaSavings(base, ft, { ...o, lossy: opts.lossy })
+        warn(r, 'estimated fine-tune')
+        output({ json: opts.json }, r, () => summary(r) + lossyText(r))
       })
     })
 }

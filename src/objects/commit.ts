@@ -26,6 +26,11 @@ export interface Commit {
   time: number
   /** commit this one is stored as a delta against, when named */
   base?: CID
+  /**
+   * set only on lossy revisions (`add --lossy`): the mode, `int8`, `int4` or
+   * `1bit`. Absent on every lossless commit, so their encoding is unchanged.
+   */
+  lossy?: string
 }
 
 /** What the manifest keeps per file. */
@@ -70,6 +75,7 @@ export function encodeCommit (c: Omit<Commit, 'v'>): Block {
     time: c.time
   }
   if (c.base != null) value.base = c.base
+  if (c.lossy != null) value.lossy = c.lossy
   return encode(value)
 }
 

@@ -24,6 +24,7 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   'gc': async () => await import('./commands/gc.js'),
   'stats': async () => await import('./commands/stats.js'),
   'delta': async () => await import('./commands/delta.js'),
+  'delta-dataset': async () => await import('./commands/delta-dataset.js'),
   'serve': async () => await import('./commands/serve.js'),
   'mount': async () => await import('./commands/mount.js'),
   'presets': async () => await import('./commands/presets.js'),

@@ -3,7 +3,8 @@
  * chunks that tile the file in order. Each segment is cut by its kind: a
  * header is one chunk, a tensor is fixed element-aligned pieces (piece i pairs
  * with piece i of the same tensor in another revision), opaque bytes are
- * content-defined, records are content-defined with cuts snapped to '\n'.
+ * content-defined, records are content-defined with cuts snapped to record
+ * ends ('\n', or the ',' between a JSON array's elements).
  * Segment boundaries are always chunk boundaries. Memory stays bounded by the
  * largest chunk plus the input buffers it spans, whatever the file size.
  */
@@ -11,8 +12,8 @@ import { BadInputError, ErrorCode } from '../errors.js'
 import { throwIfAborted } from '../util/options.js'
 import type { AbortOptions } from '../util/options.js'
 import type { FileLayout, Segment } from '../formats/types.js'
-import { checkCdcParams, createGearCutter } from './gear.js'
-import type { GearCutter } from './gear.js'
+import { anchoredCutter, checkCdcParams, createGearCutter } from './gear.js'
+import type { AnchoredCutter, Anchors, GearCutter } from './gear.js'
 import type { Chunk, ChunkHint, ChunkParams } from './types.js'
 
 /**
@@ -61,6 +62,16 @@ export function checkChunkParams (params: ChunkParams): void {
   }
 }
 
+/** Options of {@link chunkFile}. */
+export interface ChunkFileOptions extends AbortOptions {
+  /**
+   * Chunk ends of a base file (see gear.ts {@link Anchors}): content-defined
+   * segments (bytes, records) also cut where a base chunk ended, and such
+   * chunks carry `anchor`, the base chunk's index.
+   */
+  anchors?: Anchors
+}
+
 /** How one segment is cut: where its cuts fall and what each chunk's hint says. */
 interface Plan {
   cutter: GearCutter
@@ -90,12 +101,21 @@ export async function * chunkFile (
   source: AsyncIterable<Uint8Array>,
   layout: FileLayout,
   params: ChunkParams = DEFAULT_CHUNK_PARAMS,
-  options: AbortOptions = {}
+  options: ChunkFileOptions = {}
 ): AsyncGenerator<Chunk> {
   checkChunkParams(params)
   const segments = layout.segments
-  const bytesCutter = createGearCutter(params)
-  const recordsCutter = createGearCutter(params, { records: true })
+  const anchors = options.anchors
+  const wrap = (c: GearCutter): GearCutter => anchors != null ? anchoredCutter(c, anchors) : c
+  const bytesCutter = wrap(createGearCutter(params))
+  const recordsCutter = wrap(createGearCutter(params, { records: true }))
+  // JSON-array records need their own (stateful) scanner; made on first use.
+  let jsonCutter: GearCutter | undefined
+  const recordsCutterFor = (seg: Segment): GearCutter => {
+    if (seg.recordSyntax !== 'json-array') return recordsCutter
+    jsonCutter ??= wrap(createGearCutter(params, { records: true, syntax: 'json-array' }))
+    return jsonCutter
+  }
 
   let segIdx = 0
   let segEnd = 0 // end of the current segment; pos === segEnd means "pick the next one"
@@ -113,7 +133,7 @@ export async function * chunkFile (
       const seg = segments[segIdx++]
       checkSegment(seg, pos)
       if (seg.end === seg.start) continue
-      plan = planFor(seg, params, bytesCutter, recordsCutter)
+      plan = planFor(seg, params, bytesCutter, recordsCutterFor(seg))
       plan.cutter.reset()
       segEnd = seg.end
       chunkOffset = pos
@@ -153,8 +173,12 @@ export async function * chunkFile (
       const n = Math.min(input.length - off, segEnd - pos)
       const view = input.subarray(off, off + n)
       let prev = 0
-      for (const cut of (plan as Plan).cutter.push(view)) {
-        yield take(view.subarray(prev, cut))
+      const cutter = (plan as Plan).cutter
+      for (const cut of cutter.push(view)) {
+        const chunk = take(view.subarray(prev, cut))
+        const k = (cutter as Partial<AnchoredCutter>).anchorAt?.(cut)
+        if (k !== undefined) chunk.anchor = k
+        yield chunk
         prev = cut
       }
       if (prev < n) keep(view.subarray(prev))

@@ -22,6 +22,8 @@ export interface Chunk {
   offset: number
   bytes: Uint8Array
   hint: ChunkHint
+  /** set when the chunk ends where base chunk `anchor` ended (anchored chunking; see chunkFile) */
+  anchor?: number
 }
 
 /** Chunk size parameters (bytes). */

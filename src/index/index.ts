@@ -4,9 +4,9 @@
  * and flushed once. Schema migrations are numbered and run at open.
  */
 import { ClassicLevel } from 'classic-level'
-import type { CID } from '../hash/cid.js'
+import { CID } from '../hash/cid.js'
 import {
-  blockKey, packKey, metaKey, nsRange, NS, INDEX_VERSION,
+  blockKey, packKey, metaKey, sketchKey, nsRange, NS, INDEX_VERSION,
   encodeLocation, decodeLocation, encodePackMeta, decodePackMeta,
   cidOfBlockKey, packIdOfKey, type Location, type PackMeta
 } from './keys.js'
@@ -20,6 +20,8 @@ export interface IndexBatch {
   delLocation: (cid: CID) => void
   putPack: (packId: string, meta: PackMeta) => void
   delPack: (packId: string) => void
+  /** remember that chunk `cid` has the super-features `sketch` (see src/chunk/sketch.ts) */
+  putSketch: (cid: CID, sketch: Uint32Array) => void
   readonly length: number
   write: () => Promise<void>
 }
@@ -30,6 +32,11 @@ export interface Index {
   getLocations: (cids: CID[]) => Promise<Array<Location | undefined>>
   has: (cid: CID) => boolean
   getPack: (packId: string) => PackMeta | undefined
+  /**
+   * Stored chunks that share super-features with `sketch`, most shared first,
+   * each still present in the index (stale slots are skipped).
+   */
+  similar: (sketch: Uint32Array) => Array<{ cid: CID, shared: number }>
   batch: () => IndexBatch
   locations: () => AsyncIterable<[CID, Location]>
   packs: () => AsyncIterable<[string, PackMeta]>
@@ -89,10 +96,33 @@ export async function openIndex (dir: string): Promise<Index> {
       const v = db.getSync(packKey(packId))
       return v == null ? undefined : decodePackMeta(v)
     },
+    similar (sketch) {
+      const found = new Map<string, { cid: CID, shared: number }>()
+      for (let j = 0; j < sketch.length; j++) {
+        const v = db.getSync(sketchKey(j, sketch[j]))
+        if (v == null || v.length < 5 || v.readUInt32LE(0) !== sketch[j]) continue
+        let cid: CID
+        try { cid = CID.decode(v.subarray(4)) } catch { continue }
+        const key = cid.toString()
+        const hit = found.get(key)
+        if (hit != null) hit.shared++
+        else if (db.getSync(blockKey(cid)) != null) found.set(key, { cid, shared: 1 })
+      }
+      return [...found.values()].sort((a, b) => b.shared - a.shared)
+    },
     batch () {
       const b = db.batch()
       let n = 0
       return {
+        putSketch (cid, sketch) {
+          for (let j = 0; j < sketch.length; j++) {
+            const v = Buffer.allocUnsafe(4 + cid.bytes.length)
+            v.writeUInt32LE(sketch[j], 0)
+            v.set(cid.bytes, 4)
+            b.put(sketchKey(j, sketch[j]), v)
+            n++
+          }
+        },
         putLocation (cid, loc) { b.put(blockKey(cid), encodeLocation(loc)); n++ },
         delLocation (cid) { b.del(blockKey(cid)); n++ },
         putPack (id, meta) { b.put(packKey(id), encodePackMeta(meta)); n++ },

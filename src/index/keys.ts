@@ -13,8 +13,32 @@ export const NS = {
   /** pack metadata: pack id (32 bytes) → PackMeta */
   PACK: 0x70, // 'p'
   /** store metadata: utf8 name → value */
-  META: 0x6d // 'm'
+  META: 0x6d, // 'm'
+  /**
+   * resemblance sketches: table j (1 byte) + the super-feature's top
+   * {@link SKETCH_BUCKET_BITS} bits (3 bytes, big-endian) → the full
+   * super-feature (u32 LE) + the bytes of a chunk's CID that had it. A
+   * fixed number of slots (3 × 2^20), newest wins: bounded by construction.
+   * Hints only: a stale slot (its chunk gc'd) is skipped at lookup, and
+   * `verify --rebuild-index` leaves the namespace alone.
+   */
+  SKETCH: 0x73 // 's'
 } as const
+
+/** Bits of a super-feature that pick its slot in {@link NS.SKETCH}. */
+export const SKETCH_BUCKET_BITS = 20
+
+/** Key of the slot for super-feature `sf` of table `j`. */
+export function sketchKey (j: number, sf: number): Buffer {
+  const b = Buffer.allocUnsafe(5)
+  b[0] = NS.SKETCH
+  b[1] = j
+  const slot = sf >>> (32 - SKETCH_BUCKET_BITS)
+  b[2] = (slot >>> 16) & 0xff
+  b[3] = (slot >>> 8) & 0xff
+  b[4] = slot & 0xff
+  return b
+}
 
 /** Current index schema version, stored under META 'version'. */
 export const INDEX_VERSION = 1

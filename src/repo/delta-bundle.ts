@@ -10,7 +10,7 @@ import fsp from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import * as dagPb from '@ipld/dag-pb'
-import { createRepo, type Repo } from './repo.js'
+import { createRepo, type AddResult, type Repo } from './repo.js'
 import { parseRepoRev } from './names.js'
 import { CID, Codec, parseCid } from '../hash/cid.js'
 import { toHex } from '../util/bytes.js'
@@ -19,6 +19,7 @@ import { encodeChunk } from '../codec/codecs.js'
 import { writePackFile, importPackFile, type EncodedEntry } from '../store/pack-file.js'
 import { BadInputError, NotFoundError, TenpakError, ErrorCode, fromSystemError } from '../errors.js'
 import type { AbortOptions, ProgressOptions } from '../util/options.js'
+import { parseLossyMode, type LossyReport } from './lossy-ingest.js'
 
 /** Bundle manifest version. */
 export const DELTA_BUNDLE_VERSION = 1
@@ -33,6 +34,10 @@ export interface DeltaManifest {
   base: { tree: string, files: BundleFile[] }
   finetune: { tree: string, files: BundleFile[] }
   pack: { file: string, entries: number, bytes: number }
+  /** present only on lossy bundles: the mode; the fine-tune files are then the reconstruction */
+  lossy?: string
+  /** present only on dataset bundles (`delta-dataset`); absent means a model bundle */
+  kind?: 'dataset'
 }
 
 /** Sizes a delta compress or estimate reports. */
@@ -50,6 +55,8 @@ export interface DeltaEstimate {
   baseFilePairs: number
   /** e.g. a base that shares little with the fine-tune (the result is still exact) */
   warnings: string[]
+  /** with `lossy`: the error of the lossy fine-tune, per tensor and overall */
+  lossy?: LossyReport
 }
 
 /** Options shared by the delta calls. */
@@ -58,6 +65,13 @@ export interface DeltaOptions extends AbortOptions, ProgressOptions {
   store?: Repo
   /** Hugging Face home (default $HF_HOME or ~/.cache/huggingface) */
   hfHome?: string
+  /**
+   * compress/estimate only: make the fine-tune lossy (`int8`, `int4`, `1bit`,
+   * as `add --lossy`); the bundle then rebuilds the reconstruction, not the input
+   */
+  lossy?: string
+  /** what the sources hold: the workspace repo type and the manifest's `kind` (default 'model') */
+  kind?: 'model' | 'dataset'
 }
 
 /** Where a BASE or FINETUNE argument points. */
@@ -94,6 +108,16 @@ export function resolveSource (s: string, options: DeltaOptions = {}): ResolvedS
   throw new NotFoundError(`${s}: no such file or directory, cached Hugging Face model, or store repo`, ErrorCode.PATH_NOT_FOUND)
 }
 
+/** A source as given (resolved by {@link resolveSource}) or already resolved (dataset-delta.ts resolves its own). */
+export type DeltaSource = string | ResolvedSource
+
+const resolveAny = (s: DeltaSource, options: DeltaOptions): ResolvedSource => typeof s === 'string' ? resolveSource(s, options) : s
+const labelOf = (s: DeltaSource): string => typeof s === 'string' ? s : s.kind === 'path' ? s.path : `${s.repo}${s.rev != null ? `@${s.rev}` : ''}`
+const repoNames = (options: DeltaOptions): { base: string, finetune: string } => {
+  const t = options.kind === 'dataset' ? 'datasets' : 'models'
+  return { base: `${t}/tenpak-delta/base`, finetune: `${t}/tenpak-delta/finetune` }
+}
+
 interface Workspace {
   repo: Repo
   dispose: () => Promise<void>
@@ -106,18 +130,17 @@ async function tempWorkspace (): Promise<Workspace> {
 }
 
 /** Put a source into the workspace store as `name`; returns its commit. */
-async function load (ws: Workspace, src: ResolvedSource, name: string, options: DeltaOptions, base?: string): Promise<CID> {
+async function load (ws: Workspace, src: ResolvedSource, name: string, options: DeltaOptions, base?: string): Promise<AddResult> {
+  const lossy = base != null ? options.lossy : undefined
   if (src.kind === 'path') {
-    const r = await ws.repo.add(name, src.path, { message: name, base: base ?? false, signal: options.signal })
-    return parseCid(r.commit)
+    return await ws.repo.add(name, src.path, { message: name, base: base ?? false, lossy, signal: options.signal })
   }
   // a store repo: export it to a temp dir first (its bytes, not its store encoding, define it)
   const store = options.store as Repo
   const tmp = await fsp.mkdtemp(path.join(os.tmpdir(), 'tenpak-delta-src-'))
   try {
     await store.export(src.repo, src.rev, tmp, options)
-    const r = await ws.repo.add(name, tmp, { message: name, base: base ?? false, signal: options.signal })
-    return parseCid(r.commit)
+    return await ws.repo.add(name, tmp, { message: name, base: base ?? false, lossy, signal: options.signal })
   } finally {
     await fsp.rm(tmp, { recursive: true, force: true })
   }
@@ -164,19 +187,18 @@ function bundleEntries (repo: Repo, baseTree: CID, ftTree: CID): EncodedEntry[] 
   return out
 }
 
-async function build (base: string, finetune: string, options: DeltaOptions): Promise<{ ws: Workspace, baseInfo: { tree: CID, files: BundleFile[] }, ftInfo: { tree: CID, files: BundleFile[] }, entries: EncodedEntry[], estimate: DeltaEstimate }> {
-  const b = resolveSource(base, options)
-  const f = resolveSource(finetune, options)
+async function build (base: DeltaSource, finetune: DeltaSource, options: DeltaOptions): Promise<{ ws: Workspace, baseInfo: { tree: CID, files: BundleFile[] }, ftInfo: { tree: CID, files: BundleFile[] }, entries: EncodedEntry[], estimate: DeltaEstimate }> {
+  if (options.lossy != null) parseLossyMode(options.lossy)
+  const b = resolveAny(base, options)
+  const f = resolveAny(finetune, options)
+  const names = repoNames(options)
   const ws = await tempWorkspace()
   try {
-    await load(ws, b, 'models/tenpak-delta/base', options)
-    const ftCommit = await load(ws, f, 'models/tenpak-delta/finetune', options, 'models/tenpak-delta/base')
-    void ftCommit
-    const baseInfo = await filesOf(ws.repo, 'models/tenpak-delta/base')
-    const ftInfo = await filesOf(ws.repo, 'models/tenpak-delta/finetune')
+    await load(ws, b, names.base, options)
+    const ft = await load(ws, f, names.finetune, options, names.base)
+    const baseInfo = await filesOf(ws.repo, names.base)
+    const ftInfo = await filesOf(ws.repo, names.finetune)
     const entries = bundleEntries(ws.repo, baseInfo.tree, ftInfo.tree)
-    const log = await ws.repo.log('models/tenpak-delta/finetune', { limit: 1 })
-    void log
     const baseBytes = baseInfo.files.reduce((s, x) => s + x.size, 0)
     const finetuneBytes = ftInfo.files.reduce((s, x) => s + x.size, 0)
     const deltaBytes = entries.reduce((s, e) => s + e.data.length, 0)
@@ -185,7 +207,8 @@ async function build (base: string, finetune: string, options: DeltaOptions): Pr
     const savingsPct = finetuneBytes > 0 ? 100 * (1 - deltaBytes / finetuneBytes) : 0
     const warnings: string[] = []
     if (deltaLogicalBytes + Math.max(0, finetuneBytes - newLogical) < 0.1 * finetuneBytes) {
-      warnings.push(`${base} shares little with ${finetune}: under 10% of the fine-tune pairs with the base (the delta is exact, just large) — is this the right base?`)
+      const what = options.kind === 'dataset' ? 'the derived dataset' : 'the fine-tune'
+      warnings.push(`${labelOf(base)} shares little with ${labelOf(finetune)}: under 10% of ${what} pairs with the base (the delta is exact, just large) — is this the right base?`)
     }
     return {
       ws,
@@ -200,7 +223,8 @@ async function build (base: string, finetune: string, options: DeltaOptions): Pr
         savingsPct,
         deltaLogicalBytes,
         dedupBytes: Math.max(0, finetuneBytes - newLogical),
-        baseFilePairs: ftInfo.files.filter(x => baseInfo.files.some(y => y.path === x.path)).length
+        baseFilePairs: ftInfo.files.filter(x => baseInfo.files.some(y => y.path === x.path)).length,
+        ...(ft.lossy != null ? { lossy: ft.lossy } : {})
       }
     }
   } catch (err) {
@@ -210,14 +234,14 @@ async function build (base: string, finetune: string, options: DeltaOptions): Pr
 }
 
 /** Estimate the delta of FINETUNE against BASE without writing anything. */
-export async function estimateDeltaSavings (base: string, finetune: string, options: DeltaOptions = {}): Promise<DeltaEstimate> {
+export async function estimateDeltaSavings (base: DeltaSource, finetune: DeltaSource, options: DeltaOptions = {}): Promise<DeltaEstimate> {
   const r = await build(base, finetune, options)
   await r.ws.dispose()
   return r.estimate
 }
 
 /** Write a delta bundle for FINETUNE against BASE into `output`. */
-export async function compressDelta (base: string, finetune: string, output: string, options: DeltaOptions = {}): Promise<DeltaEstimate & { manifest: DeltaManifest }> {
+export async function compressDelta (base: DeltaSource, finetune: DeltaSource, output: string, options: DeltaOptions = {}): Promise<DeltaEstimate & { manifest: DeltaManifest }> {
   const r = await build(base, finetune, options)
   try {
     await fsp.mkdir(output, { recursive: true })
@@ -230,6 +254,8 @@ export async function compressDelta (base: string, finetune: string, output: str
       finetune: { tree: r.ftInfo.tree.toString(), files: r.ftInfo.files },
       pack: { file: 'delta.pack', entries: pack.entries, bytes: pack.size }
     }
+    if (r.estimate.lossy != null && r.estimate.lossy.overall.tensors > 0) manifest.lossy = r.estimate.lossy.mode
+    if (options.kind === 'dataset') manifest.kind = 'dataset'
     await fsp.writeFile(path.join(output, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n')
     return { ...r.estimate, deltaBytes: pack.size, savingsPct: r.estimate.finetuneBytes > 0 ? 100 * (1 - pack.size / r.estimate.finetuneBytes) : 0, manifest }
   } catch (err) {
@@ -257,16 +283,17 @@ function readManifest (dir: string): DeltaManifest {
  * Rebuild the fine-tune from BASE and a bundle into `output`, checking every
  * CID and every file's sha256. Nothing is written at `output` unless all of it is good.
  */
-export async function decompressDelta (base: string, bundleDir: string, output: string, options: DeltaOptions = {}): Promise<{ files: number, bytes: number }> {
+export async function decompressDelta (base: DeltaSource, bundleDir: string, output: string, options: DeltaOptions = {}): Promise<{ files: number, bytes: number, lossy?: string }> {
   const manifest = readManifest(bundleDir)
-  const b = resolveSource(base, options)
+  const b = resolveAny(base, options)
+  const baseName = repoNames(options).base
   const ws = await tempWorkspace()
   const staging = `${path.resolve(output)}.tenpak-partial-${process.pid}`
   try {
-    await load(ws, b, 'models/tenpak-delta/base', options)
-    const res = await ws.repo.resolve('models/tenpak-delta/base')
+    await load(ws, b, baseName, options)
+    const res = await ws.repo.resolve(baseName)
     if (res.commit.tree.toString() !== manifest.base.tree) {
-      throw new TenpakError(ErrorCode.BASE_MISMATCH, `this bundle was made against base tree ${manifest.base.tree}, but ${base} is ${res.commit.tree.toString()}`)
+      throw new TenpakError(ErrorCode.BASE_MISMATCH, `this bundle was made against base tree ${manifest.base.tree}, but ${labelOf(base)} is ${res.commit.tree.toString()}`)
     }
     await importPackFile(path.join(bundleDir, manifest.pack.file), ws.repo.blocks, path.join(ws.repo.dir, 'tmp'))
     let bytes = 0
@@ -290,11 +317,11 @@ export async function decompressDelta (base: string, bundleDir: string, output: 
     await fsp.rm(output, { recursive: true, force: true })
     await fsp.mkdir(path.dirname(path.resolve(output)), { recursive: true })
     await fsp.rename(staging, output)
-    return { files: manifest.finetune.files.length, bytes }
+    return { files: manifest.finetune.files.length, bytes, ...(typeof manifest.lossy === 'string' ? { lossy: manifest.lossy } : {}) }
   } catch (err) {
     await fsp.rm(staging, { recursive: true, force: true })
     if ((err as { code?: string }).code === 'ERR_NOT_FOUND' && /delta base/.test((err as Error).message)) {
-      throw new TenpakError(ErrorCode.BASE_MISMATCH, `bundle needs a base chunk that ${base} does not have: ${(err as Error).message}`, { cause: err })
+      throw new TenpakError(ErrorCode.BASE_MISMATCH, `bundle needs a base chunk that ${labelOf(base)} does not have: ${(err as Error).message}`, { cause: err })
     }
     throw err
   } finally {

@@ -14,6 +14,7 @@ import type { FileEntry } from '../objects/commit.js'
 import type { TensorInfo, FileLayout } from '../formats/types.js'
 import type { ChunkHint } from '../chunk/types.js'
 import { leafSpans, type NodeCache } from './read.js'
+import { createAnchors, type Anchors } from '../chunk/gear.js'
 
 /** Where a base file's chunks are, by role. */
 export interface BaseFile {
@@ -152,4 +153,58 @@ export function chooseBaseFile (path: string, layout: FileLayout, size: number, 
   const sameFormat = candidates.filter(c => c.entry.format === layout.format)
   if (sameFormat.length === 1) return sameFormat[0]
   return sameFormat.find(c => c.entry.size === size)
+}
+
+/** Largest base file whose leaves are read to carry its chunk ends over (anchors): reading them costs a decode of the whole base. */
+export const MAX_ANCHOR_BASE_BYTES = 1 << 30
+
+/** Anchored pairing of a content-defined file (records, text, bytes) with its base: see {@link anchorPairing}. */
+export interface AnchorPairing {
+  anchors: Anchors
+  /** the base leaf a new chunk most likely lies in; call for every chunk, in order */
+  baseFor: (offset: number, length: number, anchor: number | undefined) => CID | undefined
+}
+
+/**
+ * For a derived file without tensors paired with a base file without
+ * tensors: the base's chunk ends as anchors for the chunker (so new chunks do
+ * not straddle base chunk boundaries), and a locator that maps each new chunk
+ * to the base leaf holding the same content — by the last anchor matched and
+ * the distance from it, which follows insertions and deletions between
+ * versions, unlike pairing by ordinal. Undefined when the pair does not
+ * qualify or the base is larger than {@link MAX_ANCHOR_BASE_BYTES}.
+ */
+export function anchorPairing (blocks: Pick<BlockStore, 'getSync'>, layout: FileLayout, base: BaseFile): AnchorPairing | undefined {
+  if ((layout.tensors?.length ?? 0) > 0 || base.tensors.length > 0) return undefined
+  if (!layout.segments.some(s => s.kind === 'records' || s.kind === 'bytes')) return undefined
+  if (base.entry.size > MAX_ANCHOR_BASE_BYTES || base.leaves.length < 2) return undefined
+  const chunks = function * (): Generator<{ index: number, bytes: Uint8Array, end: number }> {
+    for (let k = 0; k < base.leaves.length - 1; k++) yield { index: k, bytes: blocks.getSync(base.leaves[k].cid), end: base.leaves[k].offset + base.leaves[k].length }
+  }
+  const leaves = base.leaves
+  const size = base.entry.size
+  let lastBase = 0
+  let lastDerived = 0
+  const leafAt = (o: number): number => {
+    let lo = 0
+    let hi = leaves.length - 1
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1
+      if (leaves[mid].offset <= o) lo = mid
+      else hi = mid - 1
+    }
+    return lo
+  }
+  return {
+    anchors: createAnchors(chunks()),
+    baseFor (offset, length, anchor) {
+      const mapped = Math.min(size - 1, Math.max(0, lastBase + (offset - lastDerived) + Math.floor(length / 2)))
+      const cid = leaves[leafAt(mapped)].cid
+      if (anchor !== undefined && anchor < leaves.length) {
+        lastBase = leaves[anchor].offset + leaves[anchor].length
+        lastDerived = offset + length
+      }
+      return cid
+    }
+  }
 }

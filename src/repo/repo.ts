@@ -17,10 +17,11 @@ import { CID, parseCid } from '../hash/cid.js'
 import { toHex } from '../util/bytes.js'
 import { decodeCommit, decodeManifest, decodeTensorTable, type Commit, type FileEntry, type Manifest } from '../objects/commit.js'
 import { checkRepoPath } from '../objects/unixfs.js'
-import { listSource, ingestFile, buildTree, writeCommit, sourceLayout, type IngestedFile, type SourceFile, type DeltaContext } from './add.js'
+import { listSource, ingestFile, buildTree, writeCommit, sourceLayout, type IngestedFile, type SourceFile, type DeltaContext, type SimilarContext } from './add.js'
 import { readRange, NodeCache } from './read.js'
 import { Mutex } from './mutex.js'
 import { createEncodePool } from './encode-pool.js'
+import { createLossyCollector, parseLossyMode, type LossyReport } from './lossy-ingest.js'
 import { verifyStore, rebuildIndex, type VerifyReport } from './verify.js'
 import { collectGarbage, type GcReport } from './gc.js'
 import { computeStats, type StoreStats } from './stats.js'
@@ -46,6 +47,11 @@ export interface CreateRepoOptions {
   /** pack size target in bytes */
   packTarget?: number
   chunkParams?: ChunkParams
+  /**
+   * Where packs live (default: files under `dir`). With a remote backend
+   * (cached-backend.ts over S3) `dir` holds only the index and refs.
+   */
+  backend?: Backend
 }
 
 /** Options for {@link Repo.add}. */
@@ -61,6 +67,13 @@ export interface AddOptions extends AbortOptions, ProgressOptions {
    * tensor signatures overlap most. `false`: no deltas.
    */
   base?: string | false
+  /**
+   * Make the revision lossy: every tensor piece paired with a float base piece
+   * is replaced by base + its delta quantised as `int8`, `int4` or `1bit`
+   * (ERR_BAD_ARGUMENT otherwise, or when there is no base). The result's
+   * `lossy` field reports the error; the commit records the mode.
+   */
+  lossy?: string
 }
 
 /** What `add` reports. */
@@ -81,6 +94,8 @@ export interface AddResult {
   /** logical bytes stored as deltas, and the bytes those deltas took */
   deltaLogicalBytes: number
   deltaStoredBytes: number
+  /** with `lossy`: the mode and the error per tensor and overall */
+  lossy?: LossyReport
 }
 
 /** A resolved revision. */
@@ -148,7 +163,7 @@ export async function createRepo (opts: CreateRepoOptions): Promise<Repo> {
     throw fromSystemError(err, `creating the store at ${dir}`)
   }
   const index: Index = await openIndex(path.join(dir, 'index'))
-  const backend: Backend = createFsBackend(dir)
+  const backend: Backend = opts.backend ?? createFsBackend(dir)
   const tmpDir = path.join(dir, 'tmp')
   await cleanTmp(tmpDir)
   const blocks = createBlockStore({ backend, index, tmpDir })
@@ -255,39 +270,59 @@ export async function createRepo (opts: CreateRepoOptions): Promise<Repo> {
     async add (repoStr, src, options = {}) {
       const repo = parseRepoName(repoStr)
       const branch = options.branch ?? 'main'
+      const lossyMode = options.lossy != null ? parseLossyMode(options.lossy) : undefined
+      if (lossyMode != null && options.base === false) throw new BadInputError(ErrorCode.BAD_ARGUMENT, 'a lossy revision is quantised against a base: --lossy cannot be used with --no-base')
       const files = await listSource(src)
       return await mutex.run(async () => {
         const parent = await refs.get(repo, 'heads', branch)
         const base = await chooseBase(options.base, parent, repo.full, files)
+        if (lossyMode != null && base == null) {
+          throw new BadInputError(ErrorCode.BAD_ARGUMENT, `a lossy revision is quantised against a base, and ${repo.full}@${branch} has none: name one with --base REPO[@REV]`)
+        }
         const delta = base != null ? await deltaContext(base.cid) : undefined
+        const lossy = lossyMode != null ? createLossyCollector(lossyMode) : undefined
         const writer = blocks.writer({ packTarget: opts.packTarget })
         // worker threads pay off on large inputs only (start-up ~50 ms)
         const pool = files.reduce((s, f) => s + f.size, 0) >= POOL_MIN_BYTES ? createEncodePool() : undefined
         try {
           const ingested: IngestedFile[] = []
-          for (const f of files) ingested.push(await ingestFile(writer, f, { ...options, chunkParams: opts.chunkParams, delta, pool }))
+          const similar: SimilarContext = { blocks, find: (sk) => index.similar(sk), stored: [] }
+          // sketches of the chunks stored here, indexed once their packs are (they are hints: losing them costs nothing but size)
+          const indexSketches = async (): Promise<void> => {
+            if (similar.stored.length === 0) return
+            const batch = index.batch()
+            for (const [cid, sk] of similar.stored) if (blocks.has(cid)) batch.putSketch(cid, sk)
+            await batch.write()
+          }
+          for (const f of files) ingested.push(await ingestFile(writer, f, { ...options, chunkParams: opts.chunkParams, delta, pool, lossy, similar }))
           const deltaLogicalBytes = ingested.reduce((s, f) => s + f.delta.deltaLogical, 0)
           const deltaStoredBytes = ingested.reduce((s, f) => s + f.delta.deltaStored, 0)
           const baseInfo = base != null ? { repo: base.repo, commit: base.cid.toString(), chosen: base.chosen } : undefined
           const tree = buildTree(writer, ingested)
           const logicalBytes = ingested.reduce((s, f) => s + f.entry.size, 0)
           const dedupBytes = ingested.reduce((s, f) => s + f.dupBytes, 0)
+          const lossyReport = lossy?.report()
+          // a revision is marked lossy only when some tensor was actually quantised
+          const lossyTag = lossyReport != null && lossyReport.overall.tensors > 0 ? lossyReport.mode : undefined
           if (parent != null && getCommit(parent).tree.equals(tree.cid)) {
             await writer.flush()
-            return { commit: parent.toString(), repo: repo.full, branch, files: files.length, logicalBytes, newStoredBytes: writer.sealedBytes, dedupBytes, unchanged: true, base: baseInfo, deltaLogicalBytes, deltaStoredBytes }
+            await indexSketches()
+            return { commit: parent.toString(), repo: repo.full, branch, files: files.length, logicalBytes, newStoredBytes: writer.sealedBytes, dedupBytes, unchanged: true, base: baseInfo, deltaLogicalBytes, deltaStoredBytes, lossy: lossyReport }
           }
           const { commit } = writeCommit(writer, {
             tree: tree.cid,
             files: ingested.map(f => f.entry),
             parents: parent != null ? [parent] : [],
-            message: options.message ?? `add ${path.basename(src)}`,
+            message: (options.message ?? `add ${path.basename(src)}`) + (lossyTag != null ? ` [lossy ${lossyTag}]` : ''),
             author: options.author ?? os.userInfo().username,
             time: options.time ?? Date.now(),
-            base: base != null && base.chosen !== 'parent' ? base.cid : undefined
+            base: base != null && base.chosen !== 'parent' ? base.cid : undefined,
+            lossy: lossyTag
           })
           await writer.flush()
+          await indexSketches()
           await refs.cas(repo, 'heads', branch, parent, commit)
-          return { commit: commit.toString(), repo: repo.full, branch, files: files.length, logicalBytes, newStoredBytes: writer.sealedBytes, dedupBytes, unchanged: false, base: baseInfo, deltaLogicalBytes, deltaStoredBytes }
+          return { commit: commit.toString(), repo: repo.full, branch, files: files.length, logicalBytes, newStoredBytes: writer.sealedBytes, dedupBytes, unchanged: false, base: baseInfo, deltaLogicalBytes, deltaStoredBytes, lossy: lossyReport }
         } catch (err) {
           await writer.abort()
           throw err
@@ -375,7 +410,11 @@ export async function createRepo (opts: CreateRepoOptions): Promise<Repo> {
       if (options.rebuildIndex === true) await rebuildIndex({ backend, index }, options)
       return await verifyStore({ blocks, backend, index, refs }, options)
     }),
-    gc: async (options = {}) => await mutex.run(async () => await collectGarbage({ blocks, backend, index, refs, tmpDir }, options)),
+    gc: async (options = {}) => await mutex.run(async () => {
+      // the packs are shared with every other user of the bucket, whose refs this store does not see
+      if (blocks.remote) throw new TenpakError(ErrorCode.UNSUPPORTED, 'gc of a store whose packs are in a remote bucket is not supported')
+      return await collectGarbage({ blocks, backend, index, refs, tmpDir }, options)
+    }),
     stats: async () => await computeStats({ blocks, index, refs }),
     exclusive: async (fn) => await mutex.run(fn),
     async close () {

@@ -9,7 +9,7 @@
  *
  * Features: the gear hash rolls over the chunk (its 32-bit state covers the
  * last 32 bytes); positions where its top {@link SAMPLE_BITS} bits are zero
- * are sampled (1 in 32, decided by content, so the same bytes are sampled
+ * are sampled (1 in 64, decided by content, so the same bytes are sampled
  * wherever they sit); each of {@link FEATURES} linear transforms of the
  * sampled hashes keeps its maximum; super-feature j hashes features
  * 4j..4j+3 together.
@@ -20,8 +20,12 @@ import { gearTable } from './gear.js'
 export const FEATURES = 12
 /** Super-features per sketch (FEATURES / 4). */
 export const SUPER_FEATURES = 3
-/** Sampling: a position is sampled when the top SAMPLE_BITS bits of the gear hash are zero. */
-export const SAMPLE_BITS = 5
+/**
+ * Sampling: a position is sampled when the top SAMPLE_BITS bits of the gear
+ * hash are zero. 1 in 64 sketches at ~380 MB/s on one core and still finds 21
+ * of the 25 american → british word-list chunks (1 in 32: 22 of 25 at ~200 MB/s).
+ */
+export const SAMPLE_BITS = 6
 /** Chunks shorter than this get no sketch (too few samples to be meaningful). */
 export const MIN_SKETCH_BYTES = 1024
 

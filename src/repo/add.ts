@@ -110,6 +110,15 @@ export interface SimilarContext {
   stored: Array<[CID, Uint32Array]>
 }
 
+/**
+ * Unparsed ('bytes') chunks get sketches only in files up to this size:
+ * container structure and text without a known extension, not multi-GB
+ * opaque binaries (pickled checkpoints), where a sketch per chunk would cost
+ * ingest ~1 s per 400 MB on the main thread for little chance of a match.
+ * Records (CSV, JSON lines, JSON arrays) always get them.
+ */
+export const SKETCH_BYTES_FILE_MAX = 256 * 1024 * 1024
+
 /** Per-file delta statistics. */
 export interface DeltaStats {
   /** base file path the file was paired with */
@@ -279,7 +288,7 @@ export async function ingestFile (writer: PackWriter, file: SourceFile, options:
       const cid = cidFromDigest(Codec.RAW, blake3(piece?.bytes ?? chunk.bytes))
       const key = cid.toString()
       const dup = writer.has(cid) || inflight.has(key)
-      if (!dup && piece == null && similar != null && (chunk.hint.kind === 'records' || chunk.hint.kind === 'bytes')) {
+      if (!dup && piece == null && similar != null && (chunk.hint.kind === 'records' || (chunk.hint.kind === 'bytes' && size <= SKETCH_BYTES_FILE_MAX))) {
         const sk = sketch(chunk.bytes)
         if (sk != null) {
           const top = similar.find(sk)[0]

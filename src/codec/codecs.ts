@@ -190,7 +190,7 @@ export function createChunkCodec (): ChunkCodec {
     const limit = len - len * minSaving
     const w = wordSizeForHint(hint)
     const isTensor = w !== 0 || hint.kind === 'tensor'
-    const level = isTensor ? options.tensorLevel ?? DEFAULT_TENSOR_LEVEL : options.textLevel ?? DEFAULT_TEXT_LEVEL
+    const level = isTensor ? options.tensorLevel ?? DEFAULT_TENSOR_LEVEL : hint.level ?? options.textLevel ?? DEFAULT_TEXT_LEVEL
     const planeParams = options.planes ?? DEFAULT_PLANE_PARAMS
     checkZstdLevel(level)
     checkZstdParams(planeParams)

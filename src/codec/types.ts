@@ -31,6 +31,8 @@ export interface EncodeHint {
   wordSize?: number
   /** 'tensor' | 'header' | 'bytes' | 'records' */
   kind?: string
+  /** zstd level for a chunk compressed whole that is not a tensor (overrides the codec's text level) */
+  level?: number
 }
 
 /** An encoded pack entry payload. */

@@ -22,7 +22,7 @@
  */
 import { Worker } from 'node:worker_threads'
 import type { BlockStore } from '../store/block-store.js'
-import type { CID } from '../hash/cid.js'
+import { isInline, type CID } from '../hash/cid.js'
 import type { ChunkCache } from './chunk-cache.js'
 import type { Location } from '../index/index.js'
 import { TenpakError, IntegrityError, NotFoundError, ErrorCode, type ErrorCodeValue } from '../errors.js'
@@ -330,6 +330,7 @@ export function createLeafFetcher (opts: LeafFetcherOptions): LeafFetcher {
 
   const getLeaf = async (cid: CID, priority: PriorityValue): Promise<Uint8Array> => {
     if (closed) throw new TenpakError(ErrorCode.ABORTED, 'the mount is closing')
+    if (isInline(cid)) return cid.multihash.digest
     const hit = cache.get(cid.toString())
     if (hit != null) return hit
     return await request(cid, priority).promise

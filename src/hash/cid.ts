@@ -20,6 +20,29 @@ export const Codec = {
 /** One of {@link Codec}'s values. */
 export type CodecCode = typeof Codec[keyof typeof Codec]
 
+/** Multihash code of the identity "hash": the digest is the bytes themselves. */
+export const IDENTITY_CODE = 0x00
+
+/**
+ * Chunks up to this many bytes are not stored: their CID is an identity CID
+ * (raw codec, identity multihash) that holds the bytes, inlined into the
+ * file's DAG node as kubo does with `--inline` (its default limit is also 32).
+ * A model container's tiny gaps (a TFLite buffer's 4-byte length and
+ * padding, 150 of them in the palm-detection model) then cost no pack entry
+ * and no index entry, and change with their node's delta against its base.
+ */
+export const INLINE_MAX = 32
+
+/** The identity CID of `bytes` (at most {@link INLINE_MAX} of them). */
+export function inlineCid (bytes: Uint8Array): CID {
+  return CID.createV1(Codec.RAW, Digest.create(IDENTITY_CODE, bytes.slice()))
+}
+
+/** Whether `cid` holds its bytes itself (an identity CID). */
+export function isInline (cid: CID): boolean {
+  return cid.multihash.code === IDENTITY_CODE
+}
+
 /** CID of `bytes` under the given multicodec. */
 export function cidOf (codec: CodecCode, bytes: Uint8Array): CID {
   return CID.createV1(codec, Digest.create(BLAKE3_CODE, blake3(bytes)))
@@ -32,6 +55,10 @@ export function cidFromDigest (codec: CodecCode, digest: Uint8Array): CID {
 
 /** Throw ERR_HASH_MISMATCH unless `bytes` hash to `cid`. */
 export function verifyBlock (cid: CID, bytes: Uint8Array): void {
+  if (cid.multihash.code === IDENTITY_CODE) {
+    if (!equals(bytes, cid.multihash.digest)) throw new IntegrityError(`block ${cid.toString()} does not match its inline bytes`)
+    return
+  }
   if (cid.multihash.code !== BLAKE3_CODE) {
     throw new IntegrityError(`unsupported multihash 0x${cid.multihash.code.toString(16)} in ${cid.toString()}`, ErrorCode.UNSUPPORTED)
   }

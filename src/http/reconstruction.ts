@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto'
 import { packObjectKey } from '../store/block-store.js'
 import { CodecId } from '../codec/types.js'
-import { Codec, parseCid, type CID } from '../hash/cid.js'
+import { Codec, isInline, parseCid, type CID } from '../hash/cid.js'
 import { NotFoundError, ErrorCode } from '../errors.js'
 import { parseRange, serveRepresentation } from './range.js'
 import { HttpError } from './errors.js'
@@ -38,6 +38,8 @@ export interface StoredChunk {
   length: number
   /** delta base chunk, for codecs ≥ 16 */
   base?: string
+  /** an inline chunk (identity CID, codecName 'inline', no pack): its bytes, base64 */
+  inline?: string
 }
 
 /** One term: a chunk and the part of it the range needs. */
@@ -65,6 +67,10 @@ export interface Reconstruction {
 }
 
 function stored (ctx: HttpContext, cid: CID): StoredChunk {
+  if (isInline(cid)) {
+    const b = cid.multihash.digest
+    return { codec: 0, codecName: 'inline', packId: '', packStart: 0, packEnd: 0, length: b.length, inline: Buffer.from(b).toString('base64') }
+  }
   const loc = ctx.repo.blocks.location(cid)
   if (loc == null) throw new NotFoundError(`chunk ${cid.toString()} is not stored`, ErrorCode.NOT_FOUND)
   const s: StoredChunk = { codec: loc.codec, codecName: CODEC_NAMES[loc.codec] ?? `codec-${loc.codec}`, packId: loc.packId, packStart: loc.offset, packEnd: loc.offset + loc.storedLength, length: loc.logicalLength }

@@ -13,7 +13,7 @@ import type { HttpContext } from './context.js'
 import type { HttpRequest, HttpResponse } from './types.js'
 import { HttpError } from './errors.js'
 import { json, readBody } from './util.js'
-import { parseCid, Codec, type CID } from '../hash/cid.js'
+import { parseCid, Codec, isInline, type CID } from '../hash/cid.js'
 import { createBlake3 } from '../hash/blake3.js'
 import { toHex } from '../util/bytes.js'
 import { packObjectKey } from '../store/block-store.js'
@@ -190,6 +190,7 @@ async function fetchPack (ctx: HttpContext, req: HttpRequest): Promise<HttpRespo
   const refs: ObjectRef[] = []
   let total = 0
   for (const c of cids) {
+    if (isInline(c)) continue // its bytes are its CID
     const loc = blocks.location(c)
     if (loc == null) throw new HttpError(404, 'NotFound', `${c.toString()} is not stored here`)
     total += loc.storedLength

@@ -12,7 +12,7 @@ import path from 'node:path'
 import * as dagPb from '@ipld/dag-pb'
 import { createRepo, type AddResult, type Repo } from './repo.js'
 import { parseRepoRev } from './names.js'
-import { CID, Codec, parseCid } from '../hash/cid.js'
+import { CID, Codec, isInline, parseCid } from '../hash/cid.js'
 import { toHex } from '../util/bytes.js'
 import { createSha256 } from '../hash/sha256.js'
 import { encodeChunk } from '../codec/codecs.js'
@@ -169,7 +169,8 @@ function reachableFrom (repo: Repo, roots: CID[]): Map<string, CID> {
 /** The blocks of the fine-tune's tree that its base lacks, encoded as stored (deltas kept when their base travels or is in the base). */
 function bundleEntries (repo: Repo, baseTree: CID, ftTree: CID): EncodedEntry[] {
   const have = reachableFrom(repo, [baseTree])
-  const need = [...reachableFrom(repo, [ftTree]).values()].filter(c => !have.has(c.toString()))
+  // inline leaves are inside their nodes: nothing to carry
+  const need = [...reachableFrom(repo, [ftTree]).values()].filter(c => !have.has(c.toString()) && !isInline(c))
   const needSet = new Set(need.map(c => c.toString()))
   const out: EncodedEntry[] = []
   for (const cid of need) {

@@ -166,25 +166,35 @@ export interface AnchorPairing {
 }
 
 /**
- * For a derived file without tensors paired with a base file without
- * tensors: the base's chunk ends as anchors for the chunker (so new chunks do
- * not straddle base chunk boundaries), and a locator that maps each new chunk
- * to the base leaf holding the same content — by the last anchor matched and
- * the distance from it, which follows insertions and deletions between
- * versions, unlike pairing by ordinal. Undefined when the pair does not
- * qualify or the base is larger than {@link MAX_ANCHOR_BASE_BYTES}.
+ * For a derived file paired with a base file: the ends of the base's
+ * non-tensor chunks as anchors for the chunker (so new records/bytes chunks
+ * do not straddle base chunk boundaries), and a locator that maps each new
+ * chunk to the base leaf holding the same content — by the last anchor
+ * matched and the distance from it, which follows insertions and deletions
+ * between versions, unlike pairing by ordinal. In a model (a file with
+ * tensors: the bytes are container structure and metadata between and after
+ * tensors) the locator answers only after an anchor was matched, since its
+ * byte regions move with every re-serialisation; before that the caller's
+ * ordinal pairing stands. Undefined when neither file has such bytes or the
+ * base is larger than {@link MAX_ANCHOR_BASE_BYTES}.
  */
 export function anchorPairing (blocks: Pick<BlockStore, 'getSync'>, layout: FileLayout, base: BaseFile): AnchorPairing | undefined {
-  if ((layout.tensors?.length ?? 0) > 0 || base.tensors.length > 0) return undefined
   if (!layout.segments.some(s => s.kind === 'records' || s.kind === 'bytes')) return undefined
-  if (base.entry.size > MAX_ANCHOR_BASE_BYTES || base.leaves.length < 2) return undefined
+  if (base.entry.size > MAX_ANCHOR_BASE_BYTES || base.leaves.length < 2 || base.otherLeaves.length === 0) return undefined
+  const isModel = (layout.tensors?.length ?? 0) > 0 || base.tensors.length > 0
+  const other = new Set(base.otherLeaves.map(c => c.toString()))
   const chunks = function * (): Generator<{ index: number, bytes: Uint8Array, end: number }> {
-    for (let k = 0; k < base.leaves.length - 1; k++) yield { index: k, bytes: blocks.getSync(base.leaves[k].cid), end: base.leaves[k].offset + base.leaves[k].length }
+    for (let k = 0; k < base.leaves.length - 1; k++) {
+      const l = base.leaves[k]
+      if (!other.has(l.cid.toString())) continue // tensor pieces: never read here
+      yield { index: k, bytes: blocks.getSync(l.cid), end: l.offset + l.length }
+    }
   }
   const leaves = base.leaves
   const size = base.entry.size
   let lastBase = 0
   let lastDerived = 0
+  let anchored = false
   const leafAt = (o: number): number => {
     let lo = 0
     let hi = leaves.length - 1
@@ -199,10 +209,11 @@ export function anchorPairing (blocks: Pick<BlockStore, 'getSync'>, layout: File
     anchors: createAnchors(chunks()),
     baseFor (offset, length, anchor) {
       const mapped = Math.min(size - 1, Math.max(0, lastBase + (offset - lastDerived) + Math.floor(length / 2)))
-      const cid = leaves[leafAt(mapped)].cid
+      const cid = isModel && !anchored ? undefined : leaves[leafAt(mapped)].cid
       if (anchor !== undefined && anchor < leaves.length) {
         lastBase = leaves[anchor].offset + leaves[anchor].length
         lastDerived = offset + length
+        anchored = true
       }
       return cid
     }

@@ -17,7 +17,7 @@ import { CID, parseCid } from '../hash/cid.js'
 import { toHex } from '../util/bytes.js'
 import { decodeCommit, decodeManifest, decodeTensorTable, type Commit, type FileEntry, type Manifest } from '../objects/commit.js'
 import { checkRepoPath } from '../objects/unixfs.js'
-import { listSource, ingestFile, buildTree, writeCommit, sourceLayout, type IngestedFile, type SourceFile, type DeltaContext, type SimilarContext } from './add.js'
+import { listSource, ingestFile, buildTree, writeCommit, sourceLayout, textLevelFor, type IngestedFile, type SourceFile, type DeltaContext, type SimilarContext } from './add.js'
 import { readRange, NodeCache } from './read.js'
 import { Mutex } from './mutex.js'
 import { createEncodePool } from './encode-pool.js'
@@ -294,7 +294,8 @@ export async function createRepo (opts: CreateRepoOptions): Promise<Repo> {
             for (const [cid, sk] of similar.stored) if (blocks.has(cid)) batch.putSketch(cid, sk)
             await batch.write()
           }
-          for (const f of files) ingested.push(await ingestFile(writer, f, { ...options, chunkParams: opts.chunkParams, delta, pool, lossy, similar }))
+          const textLevel = textLevelFor(files.reduce((s, f) => s + f.size, 0))
+          for (const f of files) ingested.push(await ingestFile(writer, f, { ...options, chunkParams: opts.chunkParams, delta, pool, lossy, similar, textLevel }))
           const deltaLogicalBytes = ingested.reduce((s, f) => s + f.delta.deltaLogical, 0)
           const deltaStoredBytes = ingested.reduce((s, f) => s + f.delta.deltaStored, 0)
           const baseInfo = base != null ? { repo: base.repo, commit: base.cid.toString(), chosen: base.chosen } : undefined

@@ -4,7 +4,7 @@
  * bases those blocks are stored against. Used by verify, gc and stats.
  */
 import * as dagPb from '@ipld/dag-pb'
-import { CID, Codec } from '../hash/cid.js'
+import { CID, Codec, isInline } from '../hash/cid.js'
 import type { BlockStore } from '../store/block-store.js'
 import type { Refs } from './refs.js'
 import { decode as cborDecode } from '@ipld/dag-cbor'
@@ -37,7 +37,7 @@ export async function walkReachable (blocks: Pick<BlockStore, 'getSync' | 'locat
   while (stack.length > 0) {
     const { cid, from, commit } = stack.pop() as { cid: CID, from: string, commit?: boolean }
     const key = cid.toString()
-    if (cids.has(key)) continue
+    if (cids.has(key) || isInline(cid)) continue
     const loc = blocks.location(cid)
     if (loc == null) { missing.push({ cid: key, from }); continue }
     cids.add(key)

@@ -11,7 +11,7 @@ import path from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { isCachedRemote, type Backend, type ObjectRange } from './backend.js'
 import type { Index, Location } from '../index/index.js'
-import { CID, verifyBlock } from '../hash/cid.js'
+import { CID, isInline, verifyBlock } from '../hash/cid.js'
 import { createBlake3 } from '../hash/blake3.js'
 import { toHex } from '../util/bytes.js'
 import { encodeChunk, decodeChunk } from '../codec/codecs.js'
@@ -137,6 +137,7 @@ export function createBlockStore (opts: BlockStoreOptions): BlockStore {
   }
 
   const getAt = (cid: CID, depth: number): Uint8Array => {
+    if (isInline(cid)) return cid.multihash.digest
     const { location, data } = readEncoded(cid)
     return decodeVerified(cid, location, data, depth)
   }
@@ -151,7 +152,7 @@ export function createBlockStore (opts: BlockStoreOptions): BlockStore {
       const next: CID[] = []
       for (const cid of frontier) {
         const k = cid.toString()
-        if (seen.has(k)) continue
+        if (seen.has(k) || isInline(cid)) continue
         seen.add(k)
         const loc = index.getLocation(cid)
         if (loc == null) continue // the read itself reports ERR_NOT_FOUND
@@ -173,7 +174,7 @@ export function createBlockStore (opts: BlockStoreOptions): BlockStore {
       return getAt(cid, 0)
     },
     getSync (cid) { return getAt(cid, 0) },
-    has (cid) { return index.has(cid) },
+    has (cid) { return isInline(cid) || index.has(cid) },
     location (cid) { return index.getLocation(cid) },
     getEncoded: readEncoded,
     writer (wopts = {}) {
@@ -275,8 +276,9 @@ function createPackWriter (deps: WriterDeps): PackWriter {
   return {
     get writtenBytes () { return written },
     get sealedBytes () { return sealedBytes },
-    has (cid) { return pending.has(cid.toString()) || index.has(cid) },
+    has (cid) { return isInline(cid) || pending.has(cid.toString()) || index.has(cid) },
     put (cid, bytes, options = {}) {
+      if (isInline(cid)) return { stored: false, storedBytes: 0 }
       const key = cid.toString()
       if (pending.has(key) || (options.force !== true && index.has(cid))) return { stored: false, storedBytes: 0 }
       const enc = options.encoded ?? encodeChunk(bytes, options.hint ?? {})

@@ -5,7 +5,7 @@
  * transfer can be verified with what the receiver already holds.
  */
 import * as dagPb from '@ipld/dag-pb'
-import { Codec, type CID } from '../hash/cid.js'
+import { Codec, isInline, type CID } from '../hash/cid.js'
 import { cborLinks, decodeCommit } from '../objects/commit.js'
 import type { BlockStore } from '../store/block-store.js'
 import { NotFoundError, ErrorCode } from '../errors.js'
@@ -35,7 +35,8 @@ export function localClosure (blocks: Pick<BlockStore, 'getSync' | 'location'>, 
   while (stack.length > 0) {
     const cid = stack.pop() as CID
     const key = cid.toString()
-    if (seen.has(key)) continue
+    // inline leaves travel inside their DAG node
+    if (seen.has(key) || isInline(cid)) continue
     const loc = blocks.location(cid)
     if (loc == null) throw new NotFoundError(`block ${key} is not stored (incomplete history)`, ErrorCode.NOT_FOUND)
     const ref: ObjectRef = { cid, size: loc.storedLength }

@@ -298,7 +298,8 @@ export async function ingestFile (writer: PackWriter, file: SourceFile, options:
         if (b != null) base = { cid: b }
       }
       // an inline base leaf (≤ INLINE_MAX bytes) is no dictionary worth a delta entry
-      if (base != null && isInline(base.cid)) base = undefined
+      // (a lossy revision still quantises such a tensor against it, as every paired tensor)
+      if (base != null && isInline(base.cid) && lossy == null) base = undefined
       const hint: EncodeHint = { kind: chunk.hint.kind, dtype: chunk.hint.dtype, wordSize: chunk.hint.elementSize }
       if (options.textLevel != null && chunk.hint.kind !== 'tensor') hint.level = options.textLevel
       // lossy: the piece's logical bytes (and so its CID) become the reconstruction

@@ -128,10 +128,10 @@ export const SKETCH_BYTES_FILE_MAX = 256 * 1024 * 1024
  * (MB/s on one loaded core): an oil-price CSV 58.2 KB at level 1 (273 MB/s),
  * 50.4 KB at 9 (98), 45.8 KB at 19 (3); the pose-detection model's 1.1 MB
  * of unparsed buffers 796 KB at 1, 654 KB at 9, 601 KB at 19. So up to
- * 16 MiB an add takes level 19 (a few seconds at most), up to 256 MiB level 9.
+ * 4 MiB an add takes level 19 (about a second at most), up to 256 MiB level 9.
  */
 export function textLevelFor (totalBytes: number): number | undefined {
-  if (totalBytes <= 16 * 1024 * 1024) return 19
+  if (totalBytes <= 4 * 1024 * 1024) return 19
   if (totalBytes <= 256 * 1024 * 1024) return 9
   return undefined
 }

@@ -3,6 +3,7 @@
  * $TENPAK_HOME, printing (text or --json), progress bars on a TTY, and
  * turning errors into one line and an exit code.
  */
+import fs from 'node:fs'
 import { createRepo, defaultStoreDir, type Repo } from '../src/repo/repo.js'
 import { TenpakError } from '../src/errors.js'
 import type { ProgressEvent } from '../src/util/options.js'
@@ -28,6 +29,22 @@ export async function withStore<T> (opts: GlobalOptions, fn: (repo: Repo) => Pro
     return await fn(repo)
   } finally {
     await repo.close()
+  }
+}
+
+/**
+ * Run `fn` with the store open when it exists, else without one: commands
+ * whose sources may be plain paths or Hugging Face cache entries (delta,
+ * delta-dataset) must not create an empty store as a side effect.
+ */
+export async function withOptionalStore<T> (opts: GlobalOptions, fn: (o: { store?: Repo }) => Promise<T>): Promise<T> {
+  const dir = opts.store ?? defaultStoreDir()
+  let store: Repo | undefined
+  if (fs.existsSync(dir)) store = await openStore(opts)
+  try {
+    return await fn({ store })
+  } finally {
+    await store?.close()
   }
 }
 

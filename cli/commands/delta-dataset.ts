@@ -1,21 +1,8 @@
 /** `tenpak delta-dataset compress|decompress|estimate` — a dataset version as a bundle against its base version. */
-import fs from 'node:fs'
 import type { Command } from 'commander'
-import { output, fmtBytes, openStore, type GlobalOptions } from '../context.js'
-import { compressDatasetDelta, decompressDatasetDelta, estimateDatasetDeltaSavings, type DatasetDeltaEstimate, type DatasetDeltaOptions } from '../../src/repo/dataset-delta.js'
-import { defaultStoreDir, type Repo } from '../../src/repo/repo.js'
+import { output, fmtBytes, withOptionalStore, type GlobalOptions } from '../context.js'
+import { compressDatasetDelta, decompressDatasetDelta, estimateDatasetDeltaSavings, type DatasetDeltaEstimate } from '../../src/repo/dataset-delta.js'
 
-// The store is opened only when it exists, so paths and HF-cache datasets work without one.
-async function withOptionalStore<T> (g: GlobalOptions, fn: (opts: DatasetDeltaOptions) => Promise<T>): Promise<T> {
-  const dir = g.store ?? defaultStoreDir()
-  let store: Repo | undefined
-  if (fs.existsSync(dir)) store = await openStore(g)
-  try {
-    return await fn({ store })
-  } finally {
-    await store?.close()
-  }
-}
 
 const warn = (e: { warnings: string[] }): void => {
   for (const w of e.warnings) process.stderr.write(`tenpak: warning: ${w}\n`)

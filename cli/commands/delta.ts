@@ -1,25 +1,11 @@
 /** `tenpak delta compress|decompress|estimate` — fine-tunes as bundles against their base. */
 import type { Command } from 'commander'
-import { output, fmtBytes, openStore, type GlobalOptions } from '../context.js'
-import { compressDelta, decompressDelta, estimateDeltaSavings, type DeltaOptions } from '../../src/repo/delta-bundle.js'
-import type { Repo } from '../../src/repo/repo.js'
-import fs from 'node:fs'
-import { defaultStoreDir } from '../../src/repo/repo.js'
+import { output, fmtBytes, withOptionalStore, type GlobalOptions } from '../context.js'
+import { compressDelta, decompressDelta, estimateDeltaSavings } from '../../src/repo/delta-bundle.js'
 import { parseLossyMode } from '../../src/repo/lossy-ingest.js'
 import type { LossyReport } from '../../src/repo/lossy-ingest.js'
 import { lossyNotice, lossyTable } from '../lossy-report.js'
 
-// The store is opened only when it exists, so paths and HF-cache models work without one.
-async function withOptionalStore<T> (g: GlobalOptions, fn: (opts: DeltaOptions) => Promise<T>): Promise<T> {
-  const dir = g.store ?? defaultStoreDir()
-  let store: Repo | undefined
-  if (fs.existsSync(dir)) store = await openStore(g)
-  try {
-    return await fn({ store })
-  } finally {
-    await store?.close()
-  }
-}
 
 const warn = (e: { warnings: string[], lossy?: LossyReport }, what: string): void => {
   for (const w of e.warnings) process.stderr.write(`tenpak: warning: ${w}\n`)

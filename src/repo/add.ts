@@ -22,6 +22,7 @@ import { anchorPairing, chooseBaseFile, loadBaseFile, pairFile, type AnchorPairi
 import { quantizePiece, type LossyCollector, type LossyPiece } from './lossy-ingest.js'
 import type { EncodePool } from './encode-pool.js'
 import { detectLayout } from '../formats/detect.js'
+import { onnxExternalTensors } from '../formats/onnx.js'
 import { chunkFile, DEFAULT_CHUNK_PARAMS } from '../chunk/chunker.js'
 import { resemblance, sketch } from '../chunk/sketch.js'
 import type { ChunkParams } from '../chunk/types.js'
@@ -87,6 +88,8 @@ export interface IngestOptions extends AbortOptions, ProgressOptions {
   pool?: EncodePool
   /** zstd level of non-tensor chunks stored whole (see {@link textLevelFor}); default: the codec's */
   textLevel?: number
+  /** the tensors ONNX models keep in this file (see {@link externalTensorsOf}): lay it out as their external data */
+  externalTensors?: readonly TensorInfo[]
   /**
    * make paired float tensor pieces lossy (needs `delta`): the file's bytes,
    * CIDs and sha256 become the reconstruction's; errors go to the collector
@@ -205,14 +208,52 @@ export function encodeAgainst (bytes: Uint8Array, hint: EncodeHint, base: { cid:
 const READ_SIZE = 1 << 20
 
 /** Parse a file's layout from its head and ranged reads (never the whole file). */
-async function layoutOf (fh: fs.promises.FileHandle, name: string, size: number): Promise<FileLayout> {
-  const read = async (o: number, n: number): Promise<Uint8Array> => {
+async function layoutOf (fh: fs.promises.FileHandle, name: string, size: number, externalTensors?: readonly TensorInfo[]): Promise<FileLayout> {
+  const read = rangedReader(fh)
+  const head = await read(0, Math.min(size, 64 * 1024))
+  return await detectLayout(name, head, size, async (len) => await read(0, len), { read, externalTensors })
+}
+
+function rangedReader (fh: fs.promises.FileHandle): (o: number, n: number) => Promise<Uint8Array> {
+  return async (o, n) => {
     const b = Buffer.alloc(n)
     const { bytesRead } = await fh.read(b, 0, n, o)
     return b.subarray(0, bytesRead)
   }
-  const head = await read(0, Math.min(size, 64 * 1024))
-  return await detectLayout(name, head, size, async (len) => await read(0, len), { read })
+}
+
+/**
+ * The tensors that the ONNX models among `files` keep in external data
+ * files, by the data file's path in the source ('/'-separated, resolved
+ * against the model's directory; lists of several models sharing a file
+ * concatenated), so those files are laid out tensor by tensor ('onnx-data')
+ * and pair with their base like the model's own initializers. A model that
+ * does not parse contributes nothing here (its own ingest reports it); a
+ * location outside the source is ignored.
+ */
+export async function externalTensorsOf (files: SourceFile[]): Promise<Map<string, TensorInfo[]>> {
+  const out = new Map<string, TensorInfo[]>()
+  const present = new Set(files.map(f => f.path))
+  for (const f of files) {
+    if (!f.path.toLowerCase().endsWith('.onnx')) continue
+    let ext: Map<string, TensorInfo[]>
+    let fh: fs.promises.FileHandle | undefined
+    try {
+      fh = await fsp.open(f.abs, 'r')
+      ext = await onnxExternalTensors(rangedReader(fh), f.size)
+    } catch {
+      continue
+    } finally {
+      await fh?.close()
+    }
+    const dir = path.posix.dirname(f.path)
+    for (const [location, tensors] of ext) {
+      const p = path.posix.normalize(dir === '.' ? location : `${dir}/${location}`)
+      if (!present.has(p) || p === f.path) continue
+      out.set(p, [...(out.get(p) ?? []), ...tensors])
+    }
+  }
+  return out
 }
 
 /** The layout of a source file, from its header only (base selection). Unparseable files count as plain bytes here. */
@@ -233,7 +274,7 @@ export async function ingestFile (writer: PackWriter, file: SourceFile, options:
   try { fh = await fsp.open(file.abs, 'r') } catch (err) { throw fromSystemError(err, file.abs) }
   try {
     const size = (await fh.stat()).size
-    let layout = await layoutOf(fh, file.path, size)
+    let layout = await layoutOf(fh, file.path, size, options.externalTensors)
 
     // pair with a base file when asked: tensors by name, pieces by index, nodes by position
     let pairing: FilePairing | undefined

@@ -17,7 +17,7 @@ import { CID, parseCid } from '../hash/cid.js'
 import { toHex } from '../util/bytes.js'
 import { decodeCommit, decodeManifest, decodeTensorTable, type Commit, type FileEntry, type Manifest } from '../objects/commit.js'
 import { checkRepoPath } from '../objects/unixfs.js'
-import { listSource, ingestFile, buildTree, writeCommit, sourceLayout, textLevelFor, type IngestedFile, type SourceFile, type DeltaContext, type SimilarContext } from './add.js'
+import { listSource, ingestFile, buildTree, writeCommit, sourceLayout, textLevelFor, externalTensorsOf, type IngestedFile, type SourceFile, type DeltaContext, type SimilarContext } from './add.js'
 import { readRange, NodeCache } from './read.js'
 import { Mutex } from './mutex.js'
 import { createEncodePool } from './encode-pool.js'
@@ -295,7 +295,8 @@ export async function createRepo (opts: CreateRepoOptions): Promise<Repo> {
             await batch.write()
           }
           const textLevel = textLevelFor(files.reduce((s, f) => s + f.size, 0))
-          for (const f of files) ingested.push(await ingestFile(writer, f, { ...options, chunkParams: opts.chunkParams, delta, pool, lossy, similar, textLevel }))
+          const external = await externalTensorsOf(files)
+          for (const f of files) ingested.push(await ingestFile(writer, f, { ...options, chunkParams: opts.chunkParams, delta, pool, lossy, similar, textLevel, externalTensors: external.get(f.path) }))
           const deltaLogicalBytes = ingested.reduce((s, f) => s + f.delta.deltaLogical, 0)
           const deltaStoredBytes = ingested.reduce((s, f) => s + f.delta.deltaStored, 0)
           const baseInfo = base != null ? { repo: base.repo, commit: base.cid.toString(), chosen: base.chosen } : undefined

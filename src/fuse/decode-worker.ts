@@ -9,6 +9,7 @@ import { parentPort } from 'node:worker_threads'
 import { decodeChunk } from '../codec/codecs.js'
 import { CID, verifyBlock } from '../hash/cid.js'
 import type { DecodeJob, DecodeReply } from './leaf-fetcher.js'
+import { preadFully } from '../util/pread.js'
 
 const MAX_OPEN = 32
 const fds = new Map<string, number>()
@@ -29,12 +30,7 @@ function fdOf (file: string): number {
 function readPack (pack: NonNullable<DecodeJob['pack']>): Uint8Array {
   const fd = fdOf(pack.file)
   const buf = Buffer.allocUnsafeSlow(pack.length)
-  let got = 0
-  while (got < pack.length) {
-    const n = fs.readSync(fd, buf, got, pack.length - got, pack.offset + got)
-    if (n === 0) throw Object.assign(new Error(`${pack.file} is shorter than ${pack.offset + pack.length} bytes`), { code: 'ERR_IO' })
-    got += n
-  }
+  if (preadFully(fd, buf, pack.offset) < pack.length) throw Object.assign(new Error(`${pack.file} is shorter than ${pack.offset + pack.length} bytes`), { code: 'ERR_IO' })
   return buf
 }
 

@@ -23,7 +23,7 @@
 import { Worker } from 'node:worker_threads'
 import type { BlockStore } from '../store/block-store.js'
 import { isInline, type CID } from '../hash/cid.js'
-import type { ChunkCache } from './chunk-cache.js'
+import type { ChunkCache } from '../util/byte-lru.js'
 import type { Location } from '../index/index.js'
 import { TenpakError, IntegrityError, NotFoundError, ErrorCode, type ErrorCodeValue } from '../errors.js'
 

@@ -10,7 +10,7 @@ import path from 'node:path'
 import { cidFromDigest, Codec, INLINE_MAX, inlineCid, isInline, type CID } from '../hash/cid.js'
 import { blake3 } from '../hash/blake3.js'
 import { createSha256 } from '../hash/sha256.js'
-import { FileDagBuilder, encodeDirectory, type Block, type DirEntry } from '../objects/unixfs.js'
+import { FileDagBuilder, encodeDirectory, type DirEntry } from '../objects/unixfs.js'
 import { encodeManifest, encodeTensorTable, encodeCommit, type FileEntry } from '../objects/commit.js'
 import { MAX_DELTA_DEPTH, type PackWriter, type BlockStore } from '../store/block-store.js'
 import { encodeChunk } from '../codec/codecs.js'
@@ -193,13 +193,13 @@ export function usableBase (blocks: Pick<BlockStore, 'location'>, cid: CID): CID
 }
 
 /**
- * Encode `bytes` standalone and, when a base is given, as a delta (against
- * {@link usableBase} of it, so the chain stays within MAX_DELTA_DEPTH); keep
- * the smaller.
+ * Encode `bytes` standalone and, when a base is given, as a delta; keep the
+ * smaller. The caller picks the base with {@link usableBase}, which keeps the
+ * chain within MAX_DELTA_DEPTH.
  */
-export function encodeAgainst (bytes: Uint8Array, hint: EncodeHint, base: { cid: CID, bytes: Uint8Array, dtype?: string } | undefined, blocks: Pick<BlockStore, 'location'>): { codec: number, data: Uint8Array, base?: CID } {
+export function encodeAgainst (bytes: Uint8Array, hint: EncodeHint, base: { cid: CID, bytes: Uint8Array, dtype?: string } | undefined): { codec: number, data: Uint8Array, base?: CID } {
   const alone = encodeChunk(bytes, hint)
-  if (base == null || deltaDepth(blocks, base.cid) + 1 > MAX_DELTA_DEPTH) return alone
+  if (base == null) return alone
   const d = encodeDelta(bytes, base.bytes, { dtype: hint.dtype, wordSize: hint.wordSize, baseDtype: base.dtype, kind: hint.kind })
   if (d == null || d.data.length >= alone.data.length) return alone
   return { codec: d.codec, data: d.data, base: base.cid }
@@ -300,14 +300,13 @@ export async function ingestFile (writer: PackWriter, file: SourceFile, options:
       if (writer.has(cid)) return false
       if (base == null || dblocks == null) return writer.put(cid, bytes, { hint }).stored
       const b = usableBase(dblocks, base.cid)
-      const enc = encodeAgainst(bytes, hint, { ...base, cid: b, bytes: dblocks.getSync(b) }, dblocks)
+      const enc = encodeAgainst(bytes, hint, { ...base, cid: b, bytes: dblocks.getSync(b) })
       if (enc.base != null) { stats.deltaLogical += bytes.length; stats.deltaStored += enc.data.length }
       return writer.put(cid, bytes, { encoded: enc }).stored
     }
 
     const sha = createSha256()
     const lossy = delta != null ? options.lossy : undefined
-    const put = (b: Block): void => { writer.put(b.cid, b.bytes, { hint: { kind: 'header' } }) }
     let nodeOrdinal = 0
     const dag = new FileDagBuilder((b) => {
       const base = pairing?.nodeBase(nodeOrdinal++)

@@ -9,9 +9,8 @@
  */
 import fs from 'node:fs'
 import fsp from 'node:fs/promises'
-import os from 'node:os'
 import path from 'node:path'
-import { compressDelta, decompressDelta, estimateDeltaSavings, type DeltaManifest, type ResolvedSource } from './delta-bundle.js'
+import { compressDelta, decompressDelta, estimateDeltaSavings, hfHomeOf, hfSnapshot, type DeltaEstimate, type DeltaManifest, type ResolvedSource } from './delta-bundle.js'
 import { parseRepoRev } from './names.js'
 import type { Repo } from './repo.js'
 import { NotFoundError, ErrorCode, fromSystemError, isTenpakError } from '../errors.js'
@@ -25,23 +24,8 @@ export interface DatasetDeltaOptions extends AbortOptions, ProgressOptions {
   hfHome?: string
 }
 
-/** Sizes a dataset delta compress or estimate reports. */
-export interface DatasetDeltaEstimate {
-  baseBytes: number
-  derivedBytes: number
-  /** bytes the derived dataset needs beyond its base (the bundle's pack) */
-  deltaBytes: number
-  /** 1 − deltaBytes / derivedBytes, in percent */
-  savingsPct: number
-  /** derived bytes stored as deltas of base chunks */
-  deltaLogicalBytes: number
-  /** derived bytes identical to base chunks */
-  dedupBytes: number
-  /** derived files that have a base file of the same path */
-  baseFilePairs: number
-  /** e.g. a base that shares little with the derived dataset (the result is still exact) */
-  warnings: string[]
-}
+/** Sizes a dataset delta compress or estimate reports: the model delta's, with the derived dataset's bytes as `derivedBytes`. */
+export type DatasetDeltaEstimate = Omit<DeltaEstimate, 'finetuneBytes' | 'lossy'> & { derivedBytes: number }
 
 /** What {@link compressDatasetDelta} returns. */
 export interface DatasetDeltaResult extends DatasetDeltaEstimate {
@@ -52,24 +36,6 @@ export interface DatasetDeltaResult extends DatasetDeltaEstimate {
 
 /** What {@link decompressDatasetDelta} returns. */
 export interface DatasetDecompressResult { files: number, bytes: number }
-
-const hfHomeOf = (options: DatasetDeltaOptions): string => options.hfHome ?? process.env.HF_HOME ?? path.join(os.homedir(), '.cache', 'huggingface')
-
-/** The snapshot dir of a dataset in the HF cache (`org/name` at `rev`, a commit or a ref), if present. */
-function hfDatasetSnapshot (hfHome: string, id: string, rev: string | undefined): string | undefined {
-  const parts = id.split('/')
-  if (parts.length !== 2 || parts.some(p => p === '' || p === '.' || p === '..')) return undefined
-  const dir = path.join(hfHome, 'hub', `datasets--${parts[0]}--${parts[1]}`)
-  if (!fs.existsSync(dir)) return undefined
-  let snap = rev
-  if (snap == null || snap.includes('/') || !fs.existsSync(path.join(dir, 'snapshots', snap))) {
-    const ref = path.join(dir, 'refs', rev ?? 'main')
-    snap = fs.existsSync(ref) ? fs.readFileSync(ref, 'utf8').trim() : undefined
-  }
-  if (snap == null || snap === '' || snap.includes('/')) return undefined
-  const p = path.join(dir, 'snapshots', snap)
-  return fs.existsSync(p) ? p : undefined
-}
 
 /**
  * Resolve a dataset source: an existing path; else a repo in the store
@@ -101,22 +67,14 @@ export async function resolveDatasetSource (s: string, options: DatasetDeltaOpti
     }
   }
   if (!isModel) {
-    const snap = hfDatasetSnapshot(hfHomeOf(options), full.slice('datasets/'.length), rev)
+    const snap = hfSnapshot(hfHomeOf(options.hfHome), 'datasets', full.slice('datasets/'.length), rev)
     if (snap != null) return { kind: 'path', path: snap }
   }
   throw new NotFoundError(`${s}: no such file or directory, store repo, or cached Hugging Face dataset`, ErrorCode.PATH_NOT_FOUND)
 }
 
-const toDataset = (e: { baseBytes: number, finetuneBytes: number, deltaBytes: number, savingsPct: number, deltaLogicalBytes: number, dedupBytes: number, baseFilePairs: number, warnings: string[] }): DatasetDeltaEstimate => ({
-  baseBytes: e.baseBytes,
-  derivedBytes: e.finetuneBytes,
-  deltaBytes: e.deltaBytes,
-  savingsPct: e.savingsPct,
-  deltaLogicalBytes: e.deltaLogicalBytes,
-  dedupBytes: e.dedupBytes,
-  baseFilePairs: e.baseFilePairs,
-  warnings: e.warnings
-})
+// the estimate fields only (a compress result's manifest is placed by its caller)
+const toDataset = ({ baseBytes, finetuneBytes, lossy: _lossy, manifest: _manifest, ...rest }: DeltaEstimate & { manifest?: DeltaManifest }): DatasetDeltaEstimate => ({ baseBytes, derivedBytes: finetuneBytes, ...rest })
 
 /** Estimate the delta of DERIVED against BASE without writing anything. */
 export async function estimateDatasetDeltaSavings (base: string, derived: string, options: DatasetDeltaOptions = {}): Promise<DatasetDeltaEstimate> {

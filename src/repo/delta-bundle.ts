@@ -77,30 +77,46 @@ export interface DeltaOptions extends AbortOptions, ProgressOptions {
 /** Where a BASE or FINETUNE argument points. */
 export type ResolvedSource = { kind: 'path', path: string } | { kind: 'store', repo: string, rev?: string }
 
+/** The Hugging Face home: `hfHome`, else $HF_HOME, else ~/.cache/huggingface. */
+export function hfHomeOf (hfHome: string | undefined): string {
+  return hfHome ?? process.env.HF_HOME ?? path.join(os.homedir(), '.cache', 'huggingface')
+}
+
+/**
+ * The snapshot directory of `org/name` (a model or a dataset) in the Hugging
+ * Face cache at `rev` (a snapshot commit, or a ref file such as `main`), if
+ * present. Ids and snapshots that could leave the cache (`..`, extra `/`)
+ * find nothing.
+ */
+export function hfSnapshot (hfHome: string, type: 'models' | 'datasets', id: string, rev: string | undefined): string | undefined {
+  const parts = id.split('/')
+  if (parts.length !== 2 || parts.some(p => p === '' || p === '.' || p === '..')) return undefined
+  const dir = path.join(hfHome, 'hub', `${type}--${parts[0]}--${parts[1]}`)
+  if (!fs.existsSync(dir)) return undefined
+  let snap = rev
+  if (snap == null || snap.includes('/') || !fs.existsSync(path.join(dir, 'snapshots', snap))) {
+    const ref = path.join(dir, 'refs', rev ?? 'main')
+    snap = fs.existsSync(ref) ? fs.readFileSync(ref, 'utf8').trim() : undefined
+  }
+  if (snap == null || snap === '' || snap.includes('/') || snap === '..') return undefined
+  const p = path.join(dir, 'snapshots', snap)
+  return fs.existsSync(p) ? p : undefined
+}
+
 /**
  * Resolve a source: an existing path; else a model snapshot in the Hugging
  * Face cache (`org/name[@rev]`); else a repo in the store.
  */
 export function resolveSource (s: string, options: DeltaOptions = {}): ResolvedSource {
   if (fs.existsSync(s)) return { kind: 'path', path: path.resolve(s) }
-  const hf = options.hfHome ?? process.env.HF_HOME ?? path.join(os.homedir(), '.cache', 'huggingface')
   const at = s.indexOf('@')
   const id = at < 0 ? s : s.slice(0, at)
   const rev = at < 0 ? undefined : s.slice(at + 1)
   const parts = id.split('/')
   const isData = parts[0] === 'datasets'
   const bare = parts[0] === 'models' || isData ? parts.slice(1) : parts
-  if (bare.length === 2) {
-    const dir = path.join(hf, 'hub', `${isData ? 'datasets' : 'models'}--${bare[0]}--${bare[1]}`)
-    if (fs.existsSync(dir)) {
-      let snap = rev
-      if (snap == null || !fs.existsSync(path.join(dir, 'snapshots', snap))) {
-        const ref = path.join(dir, 'refs', rev ?? 'main')
-        if (fs.existsSync(ref)) snap = fs.readFileSync(ref, 'utf8').trim()
-      }
-      if (snap != null && fs.existsSync(path.join(dir, 'snapshots', snap))) return { kind: 'path', path: path.join(dir, 'snapshots', snap) }
-    }
-  }
+  const snap = hfSnapshot(hfHomeOf(options.hfHome), isData ? 'datasets' : 'models', bare.join('/'), rev)
+  if (snap != null) return { kind: 'path', path: snap }
   if (options.store != null) {
     const { repo, rev: r } = parseRepoRev(s)
     return { kind: 'store', repo: repo.full, rev: r }

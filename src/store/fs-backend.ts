@@ -8,6 +8,7 @@ import fsp from 'node:fs/promises'
 import path from 'node:path'
 import type { Backend, ObjectStat } from './backend.js'
 import { fromSystemError, NotFoundError, ErrorCode } from '../errors.js'
+import { preadFully } from '../util/pread.js'
 
 /** Options for {@link createFsBackend}. */
 export interface FsBackendOptions {
@@ -52,12 +53,7 @@ export function createFsBackend (dir: string, opts: FsBackendOptions = {}): FsBa
   const readAt = (key: string, offset: number, length: number): Uint8Array => {
     const fd = fdOf(key)
     const buf = Buffer.allocUnsafe(length)
-    let got = 0
-    while (got < length) {
-      const n = fs.readSync(fd, buf, got, length - got, offset + got)
-      if (n === 0) throw new NotFoundError(`object ${key} is shorter than ${offset + length} bytes`, ErrorCode.NOT_FOUND)
-      got += n
-    }
+    if (preadFully(fd, buf, offset) < length) throw new NotFoundError(`object ${key} is shorter than ${offset + length} bytes`, ErrorCode.NOT_FOUND)
     return buf
   }
 

@@ -12,6 +12,7 @@ import { decodeChunk } from '../codec/codecs.js'
 import { packHeader, encodePackIndex, decodePackFooter, decodePackIndex, PACK_FOOTER_SIZE, type PackEntry } from './pack-format.js'
 import { packObjectKey, MAX_DELTA_DEPTH, type BlockStore } from './block-store.js'
 import { fromSystemError, IntegrityError, ErrorCode } from '../errors.js'
+import { preadFully } from '../util/pread.js'
 
 /** An encoded entry to write. */
 export interface EncodedEntry {
@@ -57,12 +58,7 @@ export function writePackFile (file: string, entries: Iterable<EncodedEntry>): {
 function exactReader (fd: number, file: string): (offset: number, length: number) => Buffer {
   return (offset, length) => {
     const b = Buffer.allocUnsafe(length)
-    let got = 0
-    while (got < length) {
-      const n = fs.readSync(fd, b, got, length - got, offset + got)
-      if (n === 0) throw new IntegrityError(`${file} is truncated`, ErrorCode.BAD_PACK)
-      got += n
-    }
+    if (preadFully(fd, b, offset) < length) throw new IntegrityError(`${file} is truncated`, ErrorCode.BAD_PACK)
     return b
   }
 }

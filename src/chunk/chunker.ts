@@ -25,11 +25,23 @@ import type { Chunk, ChunkHint, ChunkParams } from './types.js'
  * shares nothing; 4/16/64 KiB dedups more still but doubles the chunks (index
  * entries, DAG links, range-read fan-out) again and compresses worse.
  */
+/**
+ * Files without tensors up to this size are kept one chunk per segment
+ * ({@link ChunkParams.wholeMax}). 1 MiB keeps every leaf within the block
+ * size IPFS tooling accepts without `--allow-big-block`. Measured through
+ * add (scripts/bench/store-pairs.mjs, docs/performance.md): the word-list
+ * variant, the flights subsets and gsm8k then store within a few percent of
+ * `zstd -19 --patch-from`, where 32 KiB content-defined chunks each paired
+ * with one base chunk lost 1.7–1.9× to it at chunk edges.
+ */
+export const WHOLE_FILE_MAX = 1024 * 1024
+
 export const DEFAULT_CHUNK_PARAMS: Readonly<ChunkParams> = Object.freeze({
   cdcMin: 8 * 1024,
   cdcAvg: 32 * 1024,
   cdcMax: 128 * 1024,
-  tensorPiece: 256 * 1024
+  tensorPiece: 256 * 1024,
+  wholeMax: WHOLE_FILE_MAX
 })
 
 /**
@@ -60,6 +72,35 @@ export function checkChunkParams (params: ChunkParams): void {
   if (!Number.isSafeInteger(params.tensorPiece) || params.tensorPiece <= 0) {
     throw new BadInputError(ErrorCode.BAD_ARGUMENT, `bad tensor piece size ${params.tensorPiece}`)
   }
+  if (params.wholeMax !== undefined && (!Number.isSafeInteger(params.wholeMax) || params.wholeMax < 0)) {
+    throw new BadInputError(ErrorCode.BAD_ARGUMENT, `bad whole-file chunk limit ${params.wholeMax}`)
+  }
+}
+
+/**
+ * A file without tensors up to this many times {@link ChunkParams.wholeMax}
+ * is cut by content into chunks of wholeMax/8 to wholeMax (average
+ * wholeMax/2) rather than the small CDC sizes: a medium text file (a 1.6 MB
+ * word list) then keeps a few chunks, each a delta against the base chunk
+ * that ended where it ends (anchors), instead of fifty that each lose the
+ * context across their edges.
+ */
+export const MEDIUM_FILE_FACTOR = 8
+
+/** The content-defined chunk sizes for a file of `segments` (see {@link MEDIUM_FILE_FACTOR}). */
+export function cdcParamsFor (segments: readonly Segment[], params: ChunkParams): ChunkParams {
+  const w = params.wholeMax
+  if (w === undefined || w <= params.cdcMax || segments.length === 0) return params
+  const end = segments[segments.length - 1].end
+  if (end > w * MEDIUM_FILE_FACTOR || segments.some(s => s.kind === 'tensor')) return params
+  return { ...params, cdcMin: Math.floor(w / 8), cdcAvg: Math.floor(w / 2), cdcMax: w }
+}
+
+/** Whether `segments` describe a file the chunker keeps one chunk per segment ({@link ChunkParams.wholeMax}). */
+export function isWholeFile (segments: readonly Segment[], params: ChunkParams): boolean {
+  if (params.wholeMax === undefined || segments.length === 0) return false
+  const end = segments[segments.length - 1].end
+  return end <= params.wholeMax && segments.every(s => s.kind !== 'tensor')
 }
 
 /** Options of {@link chunkFile}. */
@@ -105,15 +146,18 @@ export async function * chunkFile (
 ): AsyncGenerator<Chunk> {
   checkChunkParams(params)
   const segments = layout.segments
-  const anchors = options.anchors
+  const whole = isWholeFile(segments, params)
+  // a whole-file plan cuts nowhere inside a segment, so a base's chunk ends have no say
+  const anchors = whole ? undefined : options.anchors
   const wrap = (c: GearCutter): GearCutter => anchors != null ? anchoredCutter(c, anchors) : c
-  const bytesCutter = wrap(createGearCutter(params))
-  const recordsCutter = wrap(createGearCutter(params, { records: true }))
+  const cdc = cdcParamsFor(segments, params)
+  const bytesCutter = wrap(createGearCutter(cdc))
+  const recordsCutter = wrap(createGearCutter(cdc, { records: true }))
   // JSON-array records need their own (stateful) scanner; made on first use.
   let jsonCutter: GearCutter | undefined
   const recordsCutterFor = (seg: Segment): GearCutter => {
     if (seg.recordSyntax !== 'json-array') return recordsCutter
-    jsonCutter ??= wrap(createGearCutter(params, { records: true, syntax: 'json-array' }))
+    jsonCutter ??= wrap(createGearCutter(cdc, { records: true, syntax: 'json-array' }))
     return jsonCutter
   }
 
@@ -133,7 +177,7 @@ export async function * chunkFile (
       const seg = segments[segIdx++]
       checkSegment(seg, pos)
       if (seg.end === seg.start) continue
-      plan = planFor(seg, params, bytesCutter, recordsCutterFor(seg))
+      plan = whole ? wholePlan(seg) : planFor(seg, cdc, bytesCutter, recordsCutterFor(seg))
       plan.cutter.reset()
       segEnd = seg.end
       chunkOffset = pos
@@ -247,6 +291,13 @@ function planFor (seg: Segment, params: ChunkParams, bytesCutter: GearCutter, re
     default:
       throw new BadInputError(ErrorCode.BAD_ARGUMENT, `unknown segment kind ${JSON.stringify((seg as Segment).kind)}`)
   }
+}
+
+/** One chunk for the whole segment (a small file's, see {@link ChunkParams.wholeMax}). */
+function wholePlan (seg: Segment): Plan {
+  const length = seg.end - seg.start
+  const kind = seg.kind === 'header' ? 'header' : seg.kind === 'records' ? 'records' : 'bytes'
+  return { cutter: fixedCutter(length), maxChunk: length, hint: () => ({ kind }) }
 }
 
 /** A cutter with the GearCutter interface that cuts every `size` bytes. */

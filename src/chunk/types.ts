@@ -34,4 +34,11 @@ export interface ChunkParams {
   cdcMax: number
   /** size of fixed tensor pieces (rounded down to a multiple of the element size) */
   tensorPiece: number
+  /**
+   * A file with no tensors and at most this many bytes keeps each of its
+   * segments (a CSV header, the records) as one chunk instead of cutting it
+   * by content: a small file's next version is then one delta against the
+   * whole previous one, as git and `zstd --patch-from` see it. Unset: off.
+   */
+  wholeMax?: number
 }

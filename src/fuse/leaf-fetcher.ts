@@ -21,7 +21,7 @@
  * interleave.
  */
 import { Worker } from 'node:worker_threads'
-import type { BlockStore } from '../store/block-store.js'
+import { MAX_DELTA_DEPTH, type BlockStore } from '../store/block-store.js'
 import { isInline, type CID } from '../hash/cid.js'
 import type { ChunkCache } from '../util/byte-lru.js'
 import type { Location } from '../index/index.js'
@@ -227,7 +227,7 @@ export function createLeafFetcher (opts: LeafFetcherOptions): LeafFetcher {
         // a delta entry decodes its base chain too
         let loc = blocks.location(job.cid)
         let depth = 0
-        while (loc != null && depth++ < 16) {
+        while (loc != null && depth++ <= MAX_DELTA_DEPTH) {
           st.decodedBytes += loc.logicalLength
           loc = loc.base != null ? blocks.location(loc.base) : undefined
         }

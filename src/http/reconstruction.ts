@@ -7,7 +7,7 @@
  * against its CID. The JSON shape (v1) is in docs/deploy.md ("Reconstruction format").
  */
 import { createHash } from 'node:crypto'
-import { packObjectKey } from '../store/block-store.js'
+import { MAX_DELTA_DEPTH, packObjectKey } from '../store/block-store.js'
 import { CodecId } from '../codec/types.js'
 import { Codec, isInline, parseCid, type CID } from '../hash/cid.js'
 import { NotFoundError, ErrorCode } from '../errors.js'
@@ -91,7 +91,7 @@ export function reconstruct (ctx: HttpContext, root: CID, size: number, start: n
     covered = span.fileOffset + span.end
     // delta bases, depth-bounded like the store's own reads
     let b = s.base
-    for (let depth = 0; b != null && !(b in bases) && depth < 8; depth++) {
+    for (let depth = 0; b != null && !(b in bases) && depth < MAX_DELTA_DEPTH; depth++) {
       const bs = stored(ctx, parseCid(b))
       bases[b] = bs
       b = bs.base

@@ -12,9 +12,9 @@ import { blake3 } from '../hash/blake3.js'
 import { createSha256 } from '../hash/sha256.js'
 import { FileDagBuilder, encodeDirectory, type DirEntry } from '../objects/unixfs.js'
 import { encodeManifest, encodeTensorTable, encodeCommit, type FileEntry } from '../objects/commit.js'
-import { MAX_DELTA_DEPTH, type PackWriter, type BlockStore } from '../store/block-store.js'
+import { MAX_DELTA_DEPTH, chainDepthLimit, type PackWriter, type BlockStore } from '../store/block-store.js'
 import { encodeChunk } from '../codec/codecs.js'
-import { encodeDelta } from '../codec/delta.js'
+import { encodeDelta, patchLevelOf } from '../codec/delta.js'
 import type { EncodeHint } from '../codec/types.js'
 import type { TensorInfo, FileLayout } from '../formats/types.js'
 import type { NodeCache } from './read.js'
@@ -162,32 +162,33 @@ export function deltaDepth (blocks: Pick<BlockStore, 'location'>, cid: CID): num
 /**
  * Depth of the ancestor a delta falls back to when its base's chain is full
  * (see {@link usableBase}). Measured on the 176-version oil-price series
- * stored through add: falling back to depth 2 → 333 KB in all, 4 → 339 KB,
- * 8 → 360 KB, 12 → 437 KB, 15 → 881 KB (every later version then patches
- * against one aging chunk), a standalone chunk instead → 374 KB. Deeper
- * fallbacks reset more often; each reset re-expresses a whole chunk against
- * an older one. 4 keeps the span short for checkpoint chains too.
+ * stored through add with chains of 16: falling back to depth 2 → 333 KB in
+ * all, 4 → 339 KB, 8 → 360 KB, 12 → 437 KB, 15 → 881 KB (every later version
+ * then patches against one aging chunk), a standalone chunk instead → 374 KB.
+ * Deeper fallbacks reset more often; each reset re-expresses a whole chunk
+ * against an older one. 4 keeps the span short for checkpoint chains too.
  */
 export const SKIP_TO_DEPTH = 4
 
 /**
- * The chunk a new delta may use as its base in place of `cid`: `cid` itself
- * when the chain stays within MAX_DELTA_DEPTH, else the ancestor on its chain
- * at depth {@link SKIP_TO_DEPTH} (skip-delta style), so a long series of
- * versions each stored against the last keeps deltas instead of falling back
- * to a full standalone chunk every MAX_DELTA_DEPTH versions; the delta then
- * spans the versions in between, which costs little for series whose
- * neighbours are close.
+ * The chunk a new delta of a `length`-byte chunk may use as its base in
+ * place of `cid`: `cid` itself when the chain stays within
+ * {@link chainDepthLimit}, else the ancestor on its chain at depth
+ * {@link SKIP_TO_DEPTH} (skip-delta style), so a long series of versions each
+ * stored against the last keeps deltas instead of falling back to a full
+ * standalone chunk when the chain is full; the delta then spans the versions
+ * in between, which costs little for series whose neighbours are close.
  */
-export function usableBase (blocks: Pick<BlockStore, 'location'>, cid: CID): CID {
+export function usableBase (blocks: Pick<BlockStore, 'location'>, cid: CID, length: number): CID {
+  const limit = chainDepthLimit(length)
   const chain: CID[] = [cid]
   let loc = blocks.location(cid)
-  while (loc?.base != null && chain.length <= MAX_DELTA_DEPTH + 1) {
+  while (loc?.base != null && chain.length <= limit + 1) {
     chain.push(loc.base)
     loc = blocks.location(loc.base)
   }
   const depth = chain.length - 1
-  if (depth + 1 <= MAX_DELTA_DEPTH) return cid
+  if (depth + 1 <= limit) return cid
   // chain[i] sits at depth (depth - i)
   return chain[Math.max(0, depth - SKIP_TO_DEPTH)]
 }
@@ -195,12 +196,12 @@ export function usableBase (blocks: Pick<BlockStore, 'location'>, cid: CID): CID
 /**
  * Encode `bytes` standalone and, when a base is given, as a delta; keep the
  * smaller. The caller picks the base with {@link usableBase}, which keeps the
- * chain within MAX_DELTA_DEPTH.
+ * chain within {@link chainDepthLimit}.
  */
 export function encodeAgainst (bytes: Uint8Array, hint: EncodeHint, base: { cid: CID, bytes: Uint8Array, dtype?: string } | undefined): { codec: number, data: Uint8Array, base?: CID } {
   const alone = encodeChunk(bytes, hint)
   if (base == null) return alone
-  const d = encodeDelta(bytes, base.bytes, { dtype: hint.dtype, wordSize: hint.wordSize, baseDtype: base.dtype, kind: hint.kind })
+  const d = encodeDelta(bytes, base.bytes, { dtype: hint.dtype, wordSize: hint.wordSize, baseDtype: base.dtype, kind: hint.kind }, { patchLevel: patchLevelOf(hint) })
   if (d == null || d.data.length >= alone.data.length) return alone
   return { codec: d.codec, data: d.data, base: base.cid }
 }
@@ -299,7 +300,7 @@ export async function ingestFile (writer: PackWriter, file: SourceFile, options:
     const store = (cid: CID, bytes: Uint8Array, hint: EncodeHint, base: { cid: CID, dtype?: string } | undefined): boolean => {
       if (writer.has(cid)) return false
       if (base == null || dblocks == null) return writer.put(cid, bytes, { hint }).stored
-      const b = usableBase(dblocks, base.cid)
+      const b = usableBase(dblocks, base.cid, bytes.length)
       const enc = encodeAgainst(bytes, hint, { ...base, cid: b, bytes: dblocks.getSync(b) })
       if (enc.base != null) { stats.deltaLogical += bytes.length; stats.deltaStored += enc.data.length }
       return writer.put(cid, bytes, { encoded: enc }).stored
@@ -345,7 +346,7 @@ export async function ingestFile (writer: PackWriter, file: SourceFile, options:
       // lossy: the piece's logical bytes (and so its CID) become the reconstruction
       let piece: LossyPiece | undefined
       if (lossy != null && base != null && delta != null) {
-        piece = quantizePiece(chunk.bytes, hint, { ...base, bytes: delta.blocks.getSync(base.cid) }, lossy.mode, deltaDepth(delta.blocks, base.cid) + 1 <= MAX_DELTA_DEPTH)
+        piece = quantizePiece(chunk.bytes, hint, { ...base, bytes: delta.blocks.getSync(base.cid) }, lossy.mode, deltaDepth(delta.blocks, base.cid) + 1 <= chainDepthLimit(chunk.bytes.length))
       }
       if (lossy != null) sha.update(piece?.bytes ?? chunk.bytes)
       const leafBytes = piece?.bytes ?? chunk.bytes
@@ -374,7 +375,7 @@ export async function ingestFile (writer: PackWriter, file: SourceFile, options:
       } else if (pool != null && chunk.bytes.length >= 4096) {
         // encode on a worker; the pack entry is appended when it comes back
         inflight.add(key)
-        const useBase = base != null && dblocks != null ? { ...base, cid: usableBase(dblocks, base.cid) } : undefined
+        const useBase = base != null && dblocks != null ? { ...base, cid: usableBase(dblocks, base.cid, chunk.bytes.length) } : undefined
         const baseArg = useBase != null && dblocks != null ? { bytes: dblocks.getSync(useBase.cid), dtype: useBase.dtype } : undefined
         const logicalLength = chunk.bytes.length
         const job = pool.encode(chunk.bytes, hint, baseArg).then(r => {

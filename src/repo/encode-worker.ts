@@ -5,7 +5,7 @@
  */
 import { parentPort } from 'node:worker_threads'
 import { encodeChunk } from '../codec/codecs.js'
-import { encodeDelta } from '../codec/delta.js'
+import { encodeDelta, patchLevelOf } from '../codec/delta.js'
 import type { EncodeHint } from '../codec/types.js'
 
 interface Job { id: number, bytes: Uint8Array, hint: EncodeHint, base?: Uint8Array, baseDtype?: string }
@@ -15,7 +15,7 @@ parentPort?.on('message', (job: Job) => {
     let enc = encodeChunk(job.bytes, job.hint)
     let delta = false
     if (job.base != null) {
-      const d = encodeDelta(job.bytes, job.base, { dtype: job.hint.dtype, wordSize: job.hint.wordSize, baseDtype: job.baseDtype, kind: job.hint.kind })
+      const d = encodeDelta(job.bytes, job.base, { dtype: job.hint.dtype, wordSize: job.hint.wordSize, baseDtype: job.baseDtype, kind: job.hint.kind }, { patchLevel: patchLevelOf(job.hint) })
       if (d != null && d.data.length < enc.data.length) { enc = d; delta = true }
     }
     // always a fresh copy: codecs may return views of buffers they reuse, which a transfer would detach

@@ -8,7 +8,7 @@
  * Interior DAG nodes pair by their post-order position.
  */
 import type { CID } from '../hash/cid.js'
-import { Codec } from '../hash/cid.js'
+import { Codec, isInline } from '../hash/cid.js'
 import type { BlockStore } from '../store/block-store.js'
 import type { FileEntry } from '../objects/commit.js'
 import type { TensorInfo, FileLayout } from '../formats/types.js'
@@ -130,7 +130,8 @@ export function pairFile (layout: FileLayout, size: number, base: BaseFile): Fil
         const cid = base.tensorLeaves.get(b.name)?.[hint.piece ?? 0]
         return cid != null ? { cid, dtype: b.dtype } : undefined
       }
-      const cid = base.otherLeaves[otherOrdinal.n++]
+      // a base kept whole (a small file, chunker.ts wholeMax) is every chunk's dictionary
+      const cid = base.otherLeaves.length === 1 && base.tensors.length === 0 ? base.otherLeaves[0] : base.otherLeaves[otherOrdinal.n++]
       return cid != null ? { cid } : undefined
     },
     nodeBase: (k) => base.nodes[k]
@@ -209,7 +210,13 @@ export function anchorPairing (blocks: Pick<BlockStore, 'getSync'>, layout: File
     anchors: createAnchors(chunks()),
     baseFor (offset, length, anchor) {
       const mapped = Math.min(size - 1, Math.max(0, lastBase + (offset - lastDerived) + Math.floor(length / 2)))
-      const cid = isModel && !anchored ? undefined : leaves[leafAt(mapped)].cid
+      // an inline leaf (a JSON array's ']', a short header) is no dictionary: take its nearest stored neighbour
+      let k = leafAt(mapped)
+      if (isInline(leaves[k].cid)) {
+        if (k > 0 && !isInline(leaves[k - 1].cid)) k--
+        else if (k + 1 < leaves.length && !isInline(leaves[k + 1].cid)) k++
+      }
+      const cid = isModel && !anchored ? undefined : leaves[k].cid
       if (anchor !== undefined && anchor < leaves.length) {
         lastBase = leaves[anchor].offset + leaves[anchor].length
         lastDerived = offset + length

@@ -23,8 +23,31 @@ import type { AbortOptions } from '../util/options.js'
 /** Default pack size target: packs are sealed once they pass it. */
 export const DEFAULT_PACK_TARGET = 64 * 1024 * 1024
 
-/** Longest chain of delta bases a read follows (docs/design.md). */
-export const MAX_DELTA_DEPTH = 16
+/**
+ * Longest chain of delta bases a read follows (docs/design.md): a hard bound
+ * against corrupt (cyclic) chains. How deep `add` lets a chain grow is
+ * {@link chainDepthLimit}, never more than this.
+ */
+export const MAX_DELTA_DEPTH = 256
+
+/** Chains are allowed at least this deep whatever their chunks' size. */
+export const MIN_CHAIN_DEPTH = 16
+
+/**
+ * Logical bytes one read may decode along a delta chain, as `add` budgets
+ * it: a chunk of n bytes may sit at depth up to budget / n (within
+ * [MIN_CHAIN_DEPTH, MAX_DELTA_DEPTH]). So a 256 KiB tensor piece keeps
+ * chains of 32 (a fine-tune series) and a 50 KB CSV version chains of 160
+ * (a daily-updated file: each version one small delta on the last), and no
+ * read decodes more than ~8 MiB to return one chunk.
+ */
+export const DELTA_DECODE_BUDGET = 8 * 1024 * 1024
+
+/** How deep `add` lets a delta chain of `logicalLength`-byte chunks grow (see {@link DELTA_DECODE_BUDGET}). */
+export function chainDepthLimit (logicalLength: number): number {
+  const byBudget = Math.floor(DELTA_DECODE_BUDGET / Math.max(1, logicalLength))
+  return Math.min(MAX_DELTA_DEPTH, Math.max(MIN_CHAIN_DEPTH, byBudget))
+}
 
 /** Object key of a pack. */
 export const packObjectKey = (packId: string): string => `packs/${packId.slice(0, 2)}/${packId}.pack`

@@ -7,7 +7,7 @@
 import * as dagPb from '@ipld/dag-pb'
 import { Codec, isInline, type CID } from '../hash/cid.js'
 import { cborLinks, decodeCommit } from '../objects/commit.js'
-import type { BlockStore } from '../store/block-store.js'
+import { MAX_DELTA_DEPTH, type BlockStore } from '../store/block-store.js'
 import { NotFoundError, ErrorCode } from '../errors.js'
 
 /** One object of a transfer: its CID, stored size and delta base (if stored as a delta). */
@@ -57,7 +57,7 @@ export function orderBasesFirst (refs: ObjectRef[]): ObjectRef[] {
     const k = r.cid.toString()
     if (done.has(k)) return
     done.add(k)
-    if (r.base != null && depth < 64) {
+    if (r.base != null && depth <= MAX_DELTA_DEPTH) {
       const b = byKey.get(r.base.toString())
       if (b != null) emit(b, depth + 1)
     }

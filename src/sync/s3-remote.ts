@@ -13,7 +13,7 @@ import { PutObjectCommand, GetObjectCommand, type S3Client } from '@aws-sdk/clie
 import { parseCid, verifyBlock, Codec, type CID } from '../hash/cid.js'
 import { decodeChunk } from '../codec/codecs.js'
 import type { Backend } from '../store/backend.js'
-import { packObjectKey, packIndexObjectKey } from '../store/block-store.js'
+import { MAX_DELTA_DEPTH, packObjectKey, packIndexObjectKey } from '../store/block-store.js'
 import { openPackFile, writePackFile, readPackTail, type EncodedEntry } from '../store/pack-file.js'
 import type { PackEntry } from '../store/pack-format.js'
 import { readPackIndex } from '../repo/verify.js'
@@ -79,7 +79,7 @@ export function createS3Remote (opts: { backend: Backend, client: S3Client, loca
     if (hit != null) return hit
     const w = where.get(k)
     if (w == null) throw new NotFoundError(`${url} does not hold ${k}`)
-    if (depth > 16) throw new IntegrityError(`delta chain of ${k} is too deep`, ErrorCode.CORRUPT)
+    if (depth > MAX_DELTA_DEPTH) throw new IntegrityError(`delta chain of ${k} is too deep`, ErrorCode.CORRUPT)
     const data = await backend.load(w.key, { offset: w.entry.offset, length: w.entry.storedLength })
     const base = w.entry.base != null ? await getBytes(w.entry.base, local, memo, depth + 1) : undefined
     const bytes = decodeChunk(w.entry.codec, data, w.entry.logicalLength, base)

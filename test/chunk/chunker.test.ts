@@ -1,6 +1,6 @@
 import t from 'tap'
 import { createHash } from 'node:crypto'
-import { chunkFile, DEFAULT_CHUNK_PARAMS, tensorPieceSize } from '../../src/chunk/chunker.js'
+import { chunkFile, DEFAULT_CHUNK_PARAMS, WHOLE_FILE_MAX, MEDIUM_FILE_FACTOR, cdcParamsFor, tensorPieceSize } from '../../src/chunk/chunker.js'
 import { createGearCutter, gearCuts, gearTable } from '../../src/chunk/gear.js'
 import type { Chunk, ChunkParams } from '../../src/chunk/types.js'
 import { detectLayout } from '../../src/formats/detect.js'
@@ -15,6 +15,8 @@ const PALM = 'models/mediapipe-palm_detection_full-repack/base.palm_detection_fu
 const PEFT = 'models/peft-finegates-roberta-mrpc-checkpoints/'
 const SMALL: ChunkParams = { cdcMin: 1024, cdcAvg: 4096, cdcMax: 16384, tensorPiece: 65536 }
 const MiB = 1024 * 1024
+/** the default sizes with small files cut by content too (no whole-file chunks) */
+const CDC_ONLY: ChunkParams = { ...DEFAULT_CHUNK_PARAMS, wholeMax: undefined }
 
 async function layoutOf (name: string, file: Uint8Array): Promise<FileLayout> {
   return await detectLayout(name, file.subarray(0, 4096), file.length, headReader(file).read)
@@ -196,8 +198,8 @@ t.test('CDC boundaries resync after an insertion near the start', async t => {
   edited.set(file.subarray(1000), 1100)
   // laid out as opaque bytes: this tests CDC, and the edit breaks the flatbuffer
   const layout = await layoutOf('palm.bin', file)
-  const before = await chunksOf(file, layout, MiB)
-  const after = await chunksOf(edited, await layoutOf('palm.bin', edited), MiB)
+  const before = await chunksOf(file, layout, MiB, CDC_ONLY)
+  const after = await chunksOf(edited, await layoutOf('palm.bin', edited), MiB, CDC_ONLY)
   const seen = new Set(before.map(c => digest(c.bytes)))
   const same = after.filter(c => seen.has(digest(c.bytes))).length
   t.ok(before.length > 30, `${before.length} chunks`)
@@ -207,7 +209,7 @@ t.test('CDC boundaries resync after an insertion near the start', async t => {
 t.test('record chunks end at record ends and resync after an inserted row', async t => {
   const file = readCorpus(GSM8K)
   const layout = await layoutOf('test.jsonl', file)
-  const cs = await chunksOf(file, layout, 65536)
+  const cs = await chunksOf(file, layout, 65536, CDC_ONLY)
   t.ok(cs.length > 10, `${cs.length} chunks`)
   t.ok(cs.every(c => c.hint.kind === 'records' && c.bytes[c.bytes.length - 1] === 0x0a), 'every chunk ends with a newline')
   // insert a record after the 3rd line
@@ -216,10 +218,42 @@ t.test('record chunks end at record ends and resync after an inserted row', asyn
   const row = new TextEncoder().encode('{"question": "inserted", "answer": "#### 0"}\n')
   const edited = new Uint8Array(file.length + row.length)
   edited.set(file.subarray(0, third)); edited.set(row, third); edited.set(file.subarray(third), third + row.length)
-  const after = await chunksOf(edited, await layoutOf('test.jsonl', edited), 7777)
+  const after = await chunksOf(edited, await layoutOf('test.jsonl', edited), 7777, CDC_ONLY)
   const seen = new Set(cs.map(c => digest(c.bytes)))
   const same = after.filter(c => seen.has(digest(c.bytes))).length
   t.ok(same >= after.length - 2, `${same} of ${after.length} chunks unchanged`)
+})
+
+t.test('a small file without tensors is one chunk per segment: the csv header, then all its rows', async t => {
+  const file = readCorpus(WEATHER)
+  t.ok(file.length <= WHOLE_FILE_MAX)
+  const h = file.indexOf(0x0a) + 1
+  for (const feed of [1000, 65536, file.length]) {
+    const cs = await chunksOf(file, await layoutOf('weather.csv', file), feed)
+    t.same(shape(cs), [[0, h, 'header'], [h, file.length - h, 'records']], `fed ${feed} bytes at a time`)
+  }
+  // one byte over the limit: cut by content again, with the medium sizes
+  const params: ChunkParams = { ...DEFAULT_CHUNK_PARAMS, wholeMax: file.length - 1 }
+  const cut = await chunksOf(file, await layoutOf('weather.csv', file), 4096, params)
+  t.ok(cut.length > 2, `${cut.length} chunks past wholeMax`)
+  t.ok(cut.slice(1).every(c => c.bytes.length <= file.length - 1 && c.bytes[c.bytes.length - 1] === 0x0a), 'record chunks within wholeMax, ending at rows')
+  // a model (tensor segments) is never kept whole, however small
+  const model = { format: 'safetensors', segments: [{ start: 0, end: 8, kind: 'header' as const }, { start: 8, end: 8 + 4096, kind: 'tensor' as const, elementSize: 4, name: 'w', dtype: 'F32' }] }
+  const small: ChunkParams = { ...SMALL, wholeMax: MiB }
+  t.same(shape(await chunksOf(new Uint8Array(8 + 4096), model, 1000, small)).map(x => x[2]), ['header', 'tensor'])
+  await t.rejects(chunksOf(file, await layoutOf('weather.csv', file), 4096, { ...DEFAULT_CHUNK_PARAMS, wholeMax: -1 }), { code: 'ERR_BAD_ARGUMENT' })
+})
+
+t.test('a medium file (up to MEDIUM_FILE_FACTOR x wholeMax) is cut into chunks of wholeMax/8 to wholeMax', async t => {
+  const seg = (end: number, kind: 'records' | 'tensor' = 'records'): Array<{ start: number, end: number, kind: 'records' | 'tensor' }> => [{ start: 0, end, kind }]
+  t.same(cdcParamsFor(seg(2 * MiB), DEFAULT_CHUNK_PARAMS), { ...DEFAULT_CHUNK_PARAMS, cdcMin: MiB / 8, cdcAvg: MiB / 2, cdcMax: MiB })
+  t.equal(cdcParamsFor(seg(MEDIUM_FILE_FACTOR * MiB + 1), DEFAULT_CHUNK_PARAMS), DEFAULT_CHUNK_PARAMS, 'a large file keeps the small sizes')
+  t.equal(cdcParamsFor(seg(2 * MiB, 'tensor'), DEFAULT_CHUNK_PARAMS), DEFAULT_CHUNK_PARAMS, 'a model keeps them too')
+  t.equal(cdcParamsFor(seg(2 * MiB), CDC_ONLY), CDC_ONLY, 'no wholeMax: no medium sizes')
+  const file = readCorpus('datasets/debian-wordlists/american-english-large')
+  const cs = await chunksOf(file, await layoutOf('american-english-large', file), 65536)
+  t.ok(cs.length >= 2 && cs.length <= 8, `${cs.length} chunks for ${file.length} bytes`)
+  t.same(cs.filter(c => c.bytes.length > MiB || (c.bytes.length < MiB / 8 && c !== cs[cs.length - 1])).map(c => [c.offset, c.bytes.length]), [], 'each within [wholeMax/8, wholeMax] but the last')
 })
 
 t.test('a csv header is its own chunk; the rows follow in record chunks', async t => {

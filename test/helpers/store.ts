@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process'
 import { createRepo, type Repo } from '../../src/repo/repo.js'
 import { projectRoot } from './corpus.js'
+import type { ChunkParams } from '../../src/chunk/types.js'
 
 /** The CLI entry point. */
 export const tenpakBin = join(projectRoot, 'bin', 'tenpak.js')
@@ -22,9 +23,9 @@ export function tempDir (t: TeardownHost, prefix = 'tenpak-test-'): string {
 }
 
 /** Open a repo over a fresh store dir; closed and removed at teardown. */
-export async function freshRepo (t: TeardownHost, opts: { packTarget?: number } = {}): Promise<{ repo: Repo, dir: string }> {
+export async function freshRepo (t: TeardownHost, opts: { packTarget?: number, chunkParams?: ChunkParams } = {}): Promise<{ repo: Repo, dir: string }> {
   const dir = tempDir(t)
-  const repo = await createRepo({ dir: join(dir, 'store'), packTarget: opts.packTarget })
+  const repo = await createRepo({ dir: join(dir, 'store'), packTarget: opts.packTarget, chunkParams: opts.chunkParams })
   let closed = false
   const close = repo.close.bind(repo)
   repo.close = async () => { if (!closed) { closed = true; await close() } }

@@ -7,11 +7,13 @@ import type { HttpResponse } from '../../src/http/types.js'
 import { commitHex } from '../../src/repo/repo.js'
 import { freshRepo, tempDir } from '../helpers/store.js'
 import { corpusFolder } from './helpers.js'
+import { DEFAULT_CHUNK_PARAMS } from '../../src/chunk/chunker.js'
 
 const WORDS = corpusFolder('datasets/debian-wordlists')
 
 t.test('the handler answers without a socket', async t => {
-  const { repo } = await freshRepo(t, { packTarget: 1 << 20 })
+  // small files cut by content (not kept whole), so a word list is many chunks and reconstruction terms
+  const { repo } = await freshRepo(t, { packTarget: 1 << 20, chunkParams: { ...DEFAULT_CHUNK_PARAMS, wholeMax: undefined } })
   // corpus files laid out in nested directories, as real repos are
   const src = tempDir(t)
   mkdirSync(join(src, 'en/us'), { recursive: true })

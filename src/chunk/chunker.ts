@@ -78,12 +78,16 @@ export function checkChunkParams (params: ChunkParams): void {
 }
 
 /**
- * A file without tensors up to this many times {@link ChunkParams.wholeMax}
- * is cut by content into chunks of wholeMax/8 to wholeMax (average
- * wholeMax/2) rather than the small CDC sizes: a medium text file (a 1.6 MB
- * word list) then keeps a few chunks, each a delta against the base chunk
- * that ended where it ends (anchors), instead of fifty that each lose the
- * context across their edges.
+ * A file up to this many times {@link ChunkParams.wholeMax} has its
+ * content-defined segments (records, unparsed bytes; tensors keep their
+ * pieces) cut into chunks of wholeMax/8 to wholeMax (average wholeMax/2)
+ * rather than the small CDC sizes: a medium text file (a 1.6 MB word list)
+ * or a small model's container bytes (the pose-detection TFLite's ~1.1 MB of
+ * unparsed buffers) then keep a few chunks, each a delta against the base
+ * chunk that ended where it ends (anchors), instead of dozens that each lose
+ * the context across their edges. Measured through add: pose-detection
+ * repack 33.9 KB → 14.7 KB, its retrains 4–5 % smaller, the palm repack
+ * 8.1 → 7.8 KB.
  */
 export const MEDIUM_FILE_FACTOR = 8
 
@@ -92,7 +96,7 @@ export function cdcParamsFor (segments: readonly Segment[], params: ChunkParams)
   const w = params.wholeMax
   if (w === undefined || w <= params.cdcMax || segments.length === 0) return params
   const end = segments[segments.length - 1].end
-  if (end > w * MEDIUM_FILE_FACTOR || segments.some(s => s.kind === 'tensor')) return params
+  if (end > w * MEDIUM_FILE_FACTOR) return params
   return { ...params, cdcMin: Math.floor(w / 8), cdcAvg: Math.floor(w / 2), cdcMax: w }
 }
 

@@ -79,13 +79,13 @@ export const PATCH_LEVEL_RECORDS = 9
 export const PATCH_LEVEL_RETRY = 16
 
 /**
- * The patch level a chunk's encode hint asks for: a records or bytes chunk
- * of an add small enough for a strong text level (add.ts textLevelFor: up
+ * The patch level a chunk's encode hint asks for: a records, bytes or
+ * header chunk (DAG nodes and tensor tables too) of an add small enough for a strong text level (add.ts textLevelFor: up
  * to 4 MiB, level 19) is patched at that level, as `zstd -19 --patch-from`
  * would; otherwise undefined (the size-based default with its retry).
  */
 export function patchLevelOf (hint: { kind?: string, level?: number }): number | undefined {
-  if (hint.kind !== 'records' && hint.kind !== 'bytes') return undefined
+  if (hint.kind !== 'records' && hint.kind !== 'bytes' && hint.kind !== 'header') return undefined
   return hint.level != null && hint.level > PATCH_LEVEL_RETRY ? hint.level : undefined
 }
 /** See {@link PATCH_LEVEL_RETRY}. */

@@ -311,7 +311,7 @@ export async function ingestFile (writer: PackWriter, file: SourceFile, options:
     let nodeOrdinal = 0
     const dag = new FileDagBuilder((b) => {
       const base = pairing?.nodeBase(nodeOrdinal++)
-      store(b.cid, b.bytes, { kind: 'header' }, base != null ? { cid: base } : undefined)
+      store(b.cid, b.bytes, { kind: 'header', level: options.textLevel }, base != null ? { cid: base } : undefined)
     })
     let seen = 0
     let dupBytes = 0
@@ -400,7 +400,7 @@ export async function ingestFile (writer: PackWriter, file: SourceFile, options:
     if (layout.tensors != null && layout.tensors.length > 0) {
       const table = encodeTensorTable(layout.tensors)
       // a re-serialised or fine-tuned model's table differs from its base's in offsets: a small patch
-      store(table.cid, table.bytes, { kind: 'header' }, baseTable != null ? { cid: baseTable } : undefined)
+      store(table.cid, table.bytes, { kind: 'header', level: options.textLevel }, baseTable != null ? { cid: baseTable } : undefined)
       entry.tensors = table.cid
     }
     return { entry, tsize: root.tsize, dupBytes, delta: stats }

@@ -248,7 +248,8 @@ t.test('a medium file (up to MEDIUM_FILE_FACTOR x wholeMax) is cut into chunks o
   const seg = (end: number, kind: 'records' | 'tensor' = 'records'): Array<{ start: number, end: number, kind: 'records' | 'tensor' }> => [{ start: 0, end, kind }]
   t.same(cdcParamsFor(seg(2 * MiB), DEFAULT_CHUNK_PARAMS), { ...DEFAULT_CHUNK_PARAMS, cdcMin: MiB / 8, cdcAvg: MiB / 2, cdcMax: MiB })
   t.equal(cdcParamsFor(seg(MEDIUM_FILE_FACTOR * MiB + 1), DEFAULT_CHUNK_PARAMS), DEFAULT_CHUNK_PARAMS, 'a large file keeps the small sizes')
-  t.equal(cdcParamsFor(seg(2 * MiB, 'tensor'), DEFAULT_CHUNK_PARAMS), DEFAULT_CHUNK_PARAMS, 'a model keeps them too')
+  t.same(cdcParamsFor(seg(2 * MiB, 'tensor'), DEFAULT_CHUNK_PARAMS), { ...DEFAULT_CHUNK_PARAMS, cdcMin: MiB / 8, cdcAvg: MiB / 2, cdcMax: MiB }, 'a small model too (for its container bytes; tensors keep their pieces)')
+  t.equal(cdcParamsFor(seg(MEDIUM_FILE_FACTOR * MiB + 1, 'tensor'), DEFAULT_CHUNK_PARAMS), DEFAULT_CHUNK_PARAMS, 'a large model keeps the small sizes')
   t.equal(cdcParamsFor(seg(2 * MiB), CDC_ONLY), CDC_ONLY, 'no wholeMax: no medium sizes')
   const file = readCorpus('datasets/debian-wordlists/american-english-large')
   const cs = await chunksOf(file, await layoutOf('american-english-large', file), 65536)

@@ -25,6 +25,7 @@
 import { ErrorCode, TenpakError } from '../errors.js'
 import { createPatchContext, defaultPatchLevel, patchBound } from './delta-patch.js'
 import type { PatchContext } from './delta-patch.js'
+import { encodeNodeDelta, decodeNodeDelta, type DictFrames } from './delta-node.js'
 import { ByteReader, ByteWriter, estimateLayouts, readResidual, ResidualLayout, writeResidual } from './delta-streams.js'
 import type { LayoutEstimate, ResidualLayoutValue, ResidualScratch } from './delta-streams.js'
 import { aligned4, CastKind, castWordSizes, forwardWords, predictCast, requireLittleEndian, Rounding, Transform } from './delta-words.js'
@@ -85,7 +86,7 @@ export const PATCH_LEVEL_RETRY = 16
  * would; otherwise undefined (the size-based default with its retry).
  */
 export function patchLevelOf (hint: { kind?: string, level?: number }): number | undefined {
-  if (hint.kind !== 'records' && hint.kind !== 'bytes' && hint.kind !== 'header') return undefined
+  if (hint.kind !== 'records' && hint.kind !== 'bytes' && hint.kind !== 'header' && hint.kind !== 'node') return undefined
   return hint.level != null && hint.level > PATCH_LEVEL_RETRY ? hint.level : undefined
 }
 /** See {@link PATCH_LEVEL_RETRY}. */
@@ -152,7 +153,8 @@ const CODEC_NAMES: Readonly<Record<number, string>> = {
   [CodecId.DELTA_XOR]: 'delta-xor',
   [CodecId.DELTA_SUB]: 'delta-sub',
   [CodecId.DELTA_PATCH]: 'delta-patch',
-  [CodecId.DELTA_CAST]: 'delta-cast'
+  [CodecId.DELTA_CAST]: 'delta-cast',
+  [CodecId.DELTA_NODE]: 'delta-node'
 }
 
 /** Create a delta encoder/decoder with its own contexts (one per worker thread); `zstd` may be shared with a chunk codec. */
@@ -166,6 +168,18 @@ export function createDeltaCodec (init: { zstd?: ZstdContext } = {}): DeltaCodec
   let sampleD = new Uint8Array(0)
   let sampleS = new Uint8Array(0)
   let sampleR = new Uint8Array(0)
+
+  const dictFrames: DictFrames = {
+    compress (src, dict, level) {
+      const dst = new Uint8Array(patchBound(src.length))
+      return dst.slice(0, patchContext().compressInto(dst, src, dict, level))
+    },
+    decompress (frame, length, dict) {
+      const out = new Uint8Array(length)
+      patchContext().decompressInto(out, frame, dict)
+      return out
+    }
+  }
 
   function patchContext (): PatchContext {
     patch ??= createPatchContext()
@@ -334,6 +348,13 @@ export function createDeltaCodec (init: { zstd?: ZstdContext } = {}): DeltaCodec
       const enc = encodeWords(bytes, base, w, options)
       if (enc != null) return enc
     }
+    if (hint.kind === 'node') {
+      // a file node: its link-list edit, or a patch like any other header, whichever is smaller
+      const node = allowed(options, CodecId.DELTA_NODE) ? encodeNodeDelta(bytes, base, dictFrames) : undefined
+      const patch = allowed(options, CodecId.DELTA_PATCH) ? encodePatch(bytes, base, options, 'header') : undefined
+      if (node != null && (patch == null || node.length < patch.data.length)) return { codec: CodecId.DELTA_NODE, data: node }
+      return patch
+    }
     return allowed(options, CodecId.DELTA_PATCH) ? encodePatch(bytes, base, options, hint.kind) : undefined
   }
 
@@ -400,6 +421,8 @@ export function createDeltaCodec (init: { zstd?: ZstdContext } = {}): DeltaCodec
           return decodePatch(data, logicalLength, base)
         case CodecId.DELTA_CAST:
           return decodeCast(data, logicalLength, base)
+        case CodecId.DELTA_NODE:
+          return decodeNodeDelta(data, logicalLength, base, dictFrames)
         default:
           if (isLossyCodec(codec)) return decodeLossy(codec, data, logicalLength, base, zstd)
           throw new TenpakError(ErrorCode.CODEC, `unknown delta codec ${codec}`)

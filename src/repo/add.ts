@@ -311,7 +311,7 @@ export async function ingestFile (writer: PackWriter, file: SourceFile, options:
     let nodeOrdinal = 0
     const dag = new FileDagBuilder((b) => {
       const base = pairing?.nodeBase(nodeOrdinal++)
-      store(b.cid, b.bytes, { kind: 'header', level: options.textLevel }, base != null ? { cid: base } : undefined)
+      store(b.cid, b.bytes, { kind: 'node', level: options.textLevel }, base != null ? { cid: base } : undefined)
     })
     let seen = 0
     let dupBytes = 0

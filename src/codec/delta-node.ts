@@ -14,10 +14,11 @@
  *
  * Payload: version u8 (0) | raw length varint | zstd frame (the base node's
  * bytes as its dictionary, so new gap leaves find their old neighbours) of
- *   link count varint, then per link: op u8 [step varint] [cid] [size varint] [tsize varint]
+ *   link count varint, then per link: op u8 [step varint] [cid] [size varint] [tsize varint],
+ *   then the bytes of the new inline leaves (see transposeInline)
  * op bits: 0–1 kind (0 next base link, 1 base link at a zigzag step from the
- * next, 2 new link: CID length varint + bytes, 3 new inline leaf: its bytes,
- * length varint + bytes), bit 2 size is the base link's, bit 3 tsize is the
+ * next, 2 new link: CID length varint + bytes, 3 new inline leaf: its length
+ * varint, its bytes after the ops), bit 2 size is the base link's, bit 3 tsize is the
  * base link's, bit 4 tsize equals size. A new link stands in for the base
  * link it replaces: the next base link moves on by one, so a repacked model
  * whose ~150 small gaps between buffers (inline leaves) all changed costs
@@ -35,6 +36,7 @@ export interface DictFrames {
 }
 
 const VERSION = 0
+const EMPTY_INLINE = inlineCid(new Uint8Array(0))
 const NEXT = 0
 const STEP = 1
 const NEW = 2
@@ -124,9 +126,10 @@ export function encodeNodeDelta (bytes: Uint8Array, base: Uint8Array, zstd: Dict
     else at.push(j)
   })
   const ops = new Out()
+  const inline: Uint8Array[] = []
   ops.varint(links.length)
   let next = 0
-  for (const l of links) {
+  for (const [i, l] of links.entries()) {
     const at = where.get(l.cid.toString())
     let j: number | undefined
     if (at != null) j = at.includes(next) ? next : at.reduce((best, x) => Math.abs(x - next) < Math.abs(best - next) ? x : best, at[0])
@@ -143,7 +146,7 @@ export function encodeNodeDelta (bytes: Uint8Array, base: Uint8Array, zstd: Dict
       if (isInline(l.cid) && l.cid.code === Codec.RAW && l.size === l.cid.multihash.digest.length) {
         ops.u8(NEW_INLINE | flags)
         ops.varint(l.size)
-        ops.bytes(l.cid.multihash.digest)
+        inline.push(predictLengthPrefix(l.cid.multihash.digest, links[i + 1]?.size))
       } else {
         ops.u8(NEW | flags)
         ops.varint(l.cid.bytes.length)
@@ -154,12 +157,62 @@ export function encodeNodeDelta (bytes: Uint8Array, base: Uint8Array, zstd: Dict
       next++
     }
   }
+  ops.bytes(transposeInline(inline))
   const raw = ops.result()
   const out = new Out()
   out.u8(VERSION)
   out.varint(raw.length)
   out.bytes(zstd.compress(raw, base, level))
   return out.result()
+}
+
+/**
+ * The bytes of new inline leaves, right-aligned and transposed: byte p from
+ * the end of every leaf (that long), for p = 0, 1, 2, …, grouped by p mod 4
+ * first. Inline leaves are mostly container structure between tensors (a
+ * TFLite buffer's vector length, the next tensor's byte length, int32
+ * offsets into tables), so equal positions from the end hold like values —
+ * the high bytes of every offset, the length words — and compress as runs.
+ */
+function transposeInline (items: Uint8Array[]): Uint8Array {
+  const max = items.reduce((m, b) => Math.max(m, b.length), 0)
+  const out = new Uint8Array(items.reduce((s, b) => s + b.length, 0))
+  let o = 0
+  for (let j = 0; j < 4; j++) {
+    for (let p = j; p < max; p += 4) {
+      for (const b of items) if (b.length > p) out[o++] = b[b.length - 1 - p]
+    }
+  }
+  return out
+}
+
+/**
+ * A gap leaf that ends in the little-endian u32 length of the leaf after it
+ * (a TFLite buffer's, a flatbuffer vector's length prefix) becomes zeros
+ * there: its last 4 bytes are XORed with that length. Its own inverse.
+ */
+function predictLengthPrefix (b: Uint8Array, nextSize: number | undefined): Uint8Array {
+  if (nextSize === undefined || b.length < 4 || nextSize > 0xffffffff) return b
+  const out = b.slice()
+  const n = out.length
+  out[n - 4] ^= nextSize & 0xff
+  out[n - 3] ^= (nextSize >>> 8) & 0xff
+  out[n - 2] ^= (nextSize >>> 16) & 0xff
+  out[n - 1] ^= (nextSize >>> 24) & 0xff
+  return out
+}
+
+/** Inverse of {@link transposeInline} for leaves of `lengths`. */
+function untransposeInline (data: Uint8Array, lengths: number[]): Uint8Array[] {
+  const items = lengths.map(n => new Uint8Array(n))
+  const max = lengths.reduce((m, n) => Math.max(m, n), 0)
+  let o = 0
+  for (let j = 0; j < 4; j++) {
+    for (let p = j; p < max; p += 4) {
+      for (const b of items) if (b.length > p) b[b.length - 1 - p] = data[o++]
+    }
+  }
+  return items
 }
 
 /** Rebuild a file node from its DELTA_NODE payload and base node. */
@@ -174,6 +227,7 @@ export function decodeNodeDelta (data: Uint8Array, logicalLength: number, base: 
   const n = r.varint()
   if (n > rawLength) r.fail(`${n} links in ${rawLength} bytes`)
   const links: DagLink[] = []
+  const pending: number[] = []
   let next = 0
   for (let i = 0; i < n; i++) {
     const op = r.u8()
@@ -184,7 +238,8 @@ export function decodeNodeDelta (data: Uint8Array, logicalLength: number, base: 
       if (kind === NEW_INLINE) {
         size = r.varint()
         if (size > INLINE_MAX) r.fail(`inline leaf of ${size} bytes`)
-        cid = inlineCid(r.take(size))
+        pending.push(links.length)
+        cid = EMPTY_INLINE // its bytes follow the ops (transposeInline)
       } else {
         cid = CID.decode(r.take(r.varint()))
         size = r.varint()
@@ -201,8 +256,11 @@ export function decodeNodeDelta (data: Uint8Array, logicalLength: number, base: 
     links.push({ cid: b.cid, size, tsize })
     next = j + 1
   }
+  const lengths = pending.map(k => links[k].size)
+  const bytes = untransposeInline(r.take(lengths.reduce((a, b) => a + b, 0)), lengths)
+  pending.forEach((k, i) => { links[k].cid = inlineCid(predictLengthPrefix(bytes[i], links[k + 1]?.size)) })
   if (r.pos !== r.buf.length) r.fail('trailing bytes')
-  const bytes = encodeFileNode(links).bytes
-  if (bytes.length !== logicalLength) r.fail(`node of ${bytes.length} bytes, expected ${logicalLength}`)
-  return bytes
+  const node = encodeFileNode(links).bytes
+  if (node.length !== logicalLength) r.fail(`node of ${node.length} bytes, expected ${logicalLength}`)
+  return node
 }

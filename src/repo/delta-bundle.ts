@@ -16,7 +16,7 @@ import { CID, Codec, isInline, parseCid } from '../hash/cid.js'
 import { toHex } from '../util/bytes.js'
 import { createSha256 } from '../hash/sha256.js'
 import { encodeChunk } from '../codec/codecs.js'
-import { writePackFile, importPackFile, type EncodedEntry } from '../store/pack-file.js'
+import { writePackFile, importPackFile, packFileSize, type EncodedEntry } from '../store/pack-file.js'
 import { BadInputError, NotFoundError, TenpakError, ErrorCode, fromSystemError } from '../errors.js'
 import type { AbortOptions, ProgressOptions } from '../util/options.js'
 import { parseLossyMode, type LossyReport } from './lossy-ingest.js'
@@ -218,7 +218,8 @@ async function build (base: DeltaSource, finetune: DeltaSource, options: DeltaOp
     const entries = bundleEntries(ws.repo, baseInfo.tree, ftInfo.tree)
     const baseBytes = baseInfo.files.reduce((s, x) => s + x.size, 0)
     const finetuneBytes = ftInfo.files.reduce((s, x) => s + x.size, 0)
-    const deltaBytes = entries.reduce((s, e) => s + e.data.length, 0)
+    // what `compress` writes: the bundle's pack, index trailer and header included
+    const deltaBytes = packFileSize(entries)
     const deltaLogicalBytes = entries.filter(e => e.base != null).reduce((s, e) => s + e.logicalLength, 0)
     const newLogical = entries.filter(e => e.cid.code === Codec.RAW).reduce((s, e) => s + e.logicalLength, 0)
     const savingsPct = finetuneBytes > 0 ? 100 * (1 - deltaBytes / finetuneBytes) : 0

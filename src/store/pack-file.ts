@@ -9,7 +9,7 @@ import { createBlake3 } from '../hash/blake3.js'
 import { toHex } from '../util/bytes.js'
 import { verifyBlock, type CID } from '../hash/cid.js'
 import { decodeChunk } from '../codec/codecs.js'
-import { packHeader, encodePackIndex, decodePackFooter, decodePackIndex, PACK_FOOTER_SIZE, type PackEntry } from './pack-format.js'
+import { packHeader, encodePackIndex, decodePackFooter, decodePackIndex, PACK_FOOTER_SIZE, PACK_HEADER_SIZE, type PackEntry } from './pack-format.js'
 import { packObjectKey, MAX_DELTA_DEPTH, type BlockStore } from './block-store.js'
 import { fromSystemError, IntegrityError, ErrorCode } from '../errors.js'
 import { preadFully } from '../util/pread.js'
@@ -21,6 +21,23 @@ export interface EncodedEntry {
   data: Uint8Array
   logicalLength: number
   base?: CID
+}
+
+/** The size of the pack {@link writePackFile} would write for `entries` (header, payloads, index trailer, footer). */
+export function packFileSize (entries: Iterable<EncodedEntry>): number {
+  let size = PACK_HEADER_SIZE
+  const list: PackEntry[] = []
+  for (const e of entries) {
+    list.push(packEntryOf(e, size))
+    size += e.data.length
+  }
+  return size + encodePackIndex(list, size).length
+}
+
+function packEntryOf (e: EncodedEntry, offset: number): PackEntry {
+  const entry: PackEntry = { cid: e.cid, codec: e.codec, offset, storedLength: e.data.length, logicalLength: e.logicalLength }
+  if (e.base != null) entry.base = e.base
+  return entry
 }
 
 /** Write `entries` as a pack at `file` (fsynced); returns its id and size. */
@@ -39,8 +56,7 @@ export function writePackFile (file: string, entries: Iterable<EncodedEntry>): {
   try {
     write(packHeader())
     for (const e of entries) {
-      const entry: PackEntry = { cid: e.cid, codec: e.codec, offset: size, storedLength: e.data.length, logicalLength: e.logicalLength }
-      if (e.base != null) entry.base = e.base
+      const entry = packEntryOf(e, size)
       write(e.data)
       list.push(entry)
     }

@@ -1,17 +1,19 @@
 /**
- * Pack file layout v1 (docs/formats.md): a header, entry payloads, an index
+ * Pack file layout v2 (docs/formats.md; v1 still read): a header, entry payloads, an index
  * trailer listing every entry, and a fixed footer. Packs are immutable and
  * self-describing, so the LevelDB index can be rebuilt from packs alone.
  * Structure only: no I/O.
  */
-import { blake3 } from '../hash/blake3.js'
-import { CID } from '../hash/cid.js'
+import { blake3, BLAKE3_CODE } from '../hash/blake3.js'
+import { CID, Codec, cidFromDigest, type CodecCode } from '../hash/cid.js'
 import { equals } from '../util/bytes.js'
 import { IntegrityError, ErrorCode } from '../errors.js'
 
-/** "TPAK" v1 */
+/** "TPAK"; packs are written as v2 (compact index records), v1 packs are still read */
 export const PACK_MAGIC = Buffer.from('TPAK')
-export const PACK_VERSION = 1
+export const PACK_VERSION = 2
+/** Pack versions this code reads. */
+export const PACK_VERSIONS_READ: readonly number[] = [1, 2]
 export const PACK_HEADER_SIZE = 8
 /** footer: indexOffset u64 | indexLength u32 | entryCount u32 | blake3(index) 32 | "TPKX" | version u8 | 3 reserved */
 export const PACK_FOOTER_SIZE = 56
@@ -37,25 +39,55 @@ export function packHeader (): Uint8Array {
   return b
 }
 
-/** Serialise the index trailer and footer for `entries`, which starts at `indexOffset`. */
-export function encodePackIndex (entries: PackEntry[], indexOffset: number): Uint8Array {
-  const parts: Buffer[] = []
-  for (const e of entries) {
-    const cid = e.cid.bytes
-    const base = e.base?.bytes
-    const b = Buffer.alloc(1 + cid.length + 1 + 8 + 4 + 4 + 1 + (base?.length ?? 0))
-    let o = 0
-    o = b.writeUInt8(cid.length, o)
-    b.set(cid, o); o += cid.length
-    o = b.writeUInt8(e.codec, o)
-    o = b.writeBigUInt64LE(BigInt(e.offset), o)
-    o = b.writeUInt32LE(e.storedLength, o)
-    o = b.writeUInt32LE(e.logicalLength, o)
-    o = b.writeUInt8(base?.length ?? 0, o)
-    if (base != null) b.set(base, o)
-    parts.push(b)
+/**
+ * A CID in a v2 index record: a tag byte, then for a BLAKE3-256 CIDv1 of a
+ * raw, dag-pb or dag-cbor block (every block tenpak writes) only its 32-byte
+ * digest; any other CID as varint length + bytes. Tag 0 means "none" (no base).
+ */
+const CID_TAGS: ReadonlyArray<[number, CodecCode]> = [[1, Codec.RAW], [2, Codec.DAG_PB], [3, Codec.DAG_CBOR]]
+const TAG_NONE = 0
+const TAG_FULL = 4
+
+function writeCid (out: number[], cid: CID | undefined): void {
+  if (cid == null) { out.push(TAG_NONE); return }
+  const tag = CID_TAGS.find(([, code]) => code === cid.code)?.[0]
+  if (tag != null && cid.version === 1 && cid.multihash.code === BLAKE3_CODE && cid.multihash.digest.length === 32) {
+    out.push(tag, ...cid.multihash.digest)
+    return
   }
-  const index = Buffer.concat(parts)
+  out.push(TAG_FULL)
+  writeVarint(out, cid.bytes.length)
+  out.push(...cid.bytes)
+}
+
+function writeVarint (out: number[], v: number): void {
+  while (v >= 0x80) { out.push((v % 0x80) | 0x80); v = Math.floor(v / 0x80) }
+  out.push(v)
+}
+
+const zigzag = (v: number): number => v >= 0 ? 2 * v : -2 * v - 1
+const unzigzag = (v: number): number => v % 2 === 0 ? v / 2 : -(v + 1) / 2
+
+/**
+ * Serialise the index trailer (v2 records, docs/formats.md) and footer for
+ * `entries`, which starts at `indexOffset`. A record: codec u8 | cid |
+ * offset as a zigzag varint step from where the previous entry ended (0 for
+ * entries back to back) | storedLength varint | logicalLength varint | base
+ * cid — about 40 bytes (73 with a base) where v1 took 55 (91).
+ */
+export function encodePackIndex (entries: PackEntry[], indexOffset: number): Uint8Array {
+  const out: number[] = []
+  let expected = PACK_HEADER_SIZE
+  for (const e of entries) {
+    out.push(e.codec)
+    writeCid(out, e.cid)
+    writeVarint(out, zigzag(e.offset - expected))
+    writeVarint(out, e.storedLength)
+    writeVarint(out, e.logicalLength)
+    writeCid(out, e.base)
+    expected = e.offset + e.storedLength
+  }
+  const index = Uint8Array.from(out)
   const footer = Buffer.alloc(PACK_FOOTER_SIZE)
   footer.writeBigUInt64LE(BigInt(indexOffset), 0)
   footer.writeUInt32LE(index.length, 8)
@@ -68,6 +100,8 @@ export function encodePackIndex (entries: PackEntry[], indexOffset: number): Uin
 
 /** Where the index trailer lies, read from the footer. */
 export interface PackFooter {
+  /** pack format version (1 or 2): how the index records are laid out */
+  version: number
   indexOffset: number
   indexLength: number
   entryCount: number
@@ -81,13 +115,13 @@ export function decodePackFooter (footer: Uint8Array, packSize: number, name = '
     throw new IntegrityError(`${name}: missing pack footer (truncated or not a tenpak pack)`, ErrorCode.BAD_PACK)
   }
   const version = b.readUInt8(52)
-  if (version !== PACK_VERSION) throw new IntegrityError(`${name}: unsupported pack version ${version}`, ErrorCode.BAD_PACK)
+  if (!PACK_VERSIONS_READ.includes(version)) throw new IntegrityError(`${name}: unsupported pack version ${version}`, ErrorCode.BAD_PACK)
   const indexOffset = Number(b.readBigUInt64LE(0))
   const indexLength = b.readUInt32LE(8)
   if (indexOffset < PACK_HEADER_SIZE || indexOffset + indexLength + PACK_FOOTER_SIZE !== packSize) {
     throw new IntegrityError(`${name}: pack footer points outside the pack`, ErrorCode.BAD_PACK)
   }
-  return { indexOffset, indexLength, entryCount: b.readUInt32LE(12), indexHash: b.subarray(16, 48) }
+  return { version, indexOffset, indexLength, entryCount: b.readUInt32LE(12), indexHash: b.subarray(16, 48) }
 }
 
 /**
@@ -103,6 +137,51 @@ export function decodePackIndexCopy (tail: Uint8Array, name = 'pack index'): { p
   return { packSize, entries: decodePackIndex(tail.subarray(0, footer.indexLength), footer, name) }
 }
 
+function decodeRecordsV2 (b: Buffer, out: PackEntry[]): void {
+  let o = 0
+  const u8 = (): number => {
+    if (o >= b.length) throw new RangeError('record truncated')
+    return b[o++]
+  }
+  const varint = (): number => {
+    let v = 0
+    let mul = 1
+    for (let i = 0; i < 8; i++) {
+      const x = u8()
+      v += (x & 0x7f) * mul
+      if (x < 0x80) return v
+      mul *= 0x80
+    }
+    throw new RangeError('varint too long')
+  }
+  const cid = (): CID | undefined => {
+    const tag = u8()
+    if (tag === TAG_NONE) return undefined
+    if (tag === TAG_FULL) {
+      const n = varint()
+      if (o + n > b.length) throw new RangeError('cid truncated')
+      const c = CID.decode(b.subarray(o, o + n)); o += n
+      return c
+    }
+    const code = CID_TAGS.find(([t]) => t === tag)?.[1]
+    if (code == null || o + 32 > b.length) throw new RangeError(`cid tag ${tag}`)
+    const c = cidFromDigest(code, b.subarray(o, o + 32)); o += 32
+    return c
+  }
+  let expected = PACK_HEADER_SIZE
+  while (o < b.length) {
+    const codec = u8()
+    const c = cid()
+    if (c == null) throw new RangeError('entry without a cid')
+    const offset = expected + unzigzag(varint())
+    const storedLength = varint()
+    const logicalLength = varint()
+    const base = cid()
+    out.push(base == null ? { cid: c, codec, offset, storedLength, logicalLength } : { cid: c, codec, offset, storedLength, logicalLength, base })
+    expected = offset + storedLength
+  }
+}
+
 /** Parse and check an index trailer against its footer. */
 export function decodePackIndex (index: Uint8Array, footer: PackFooter, name = 'pack'): PackEntry[] {
   if (!equals(blake3(index), footer.indexHash)) throw new IntegrityError(`${name}: pack index does not match its hash`, ErrorCode.BAD_PACK)
@@ -110,7 +189,8 @@ export function decodePackIndex (index: Uint8Array, footer: PackFooter, name = '
   const out: PackEntry[] = []
   let o = 0
   try {
-    while (o < b.length) {
+    if (footer.version >= 2) decodeRecordsV2(b, out)
+    else while (o < b.length) {
       const cl = b.readUInt8(o); o += 1
       const cid = CID.decode(b.subarray(o, o + cl)); o += cl
       const codec = b.readUInt8(o); o += 1

@@ -118,6 +118,8 @@ t.test('estimate reports the same sizes as compress, and writes nothing', async 
   t.equal(e.baseBytes, 121417)
   t.equal(e.derivedBytes, 48219)
   t.ok(e.deltaBytes > 0 && e.deltaBytes < e.derivedBytes)
+  const c = await compressDatasetDelta(base, derived, join(tempDir(t), 'bundle'))
+  t.equal(e.deltaBytes, c.deltaBytes, 'the bundle compress writes is the size estimate reported')
   t.ok(Math.abs(e.savingsPct - 100 * (1 - e.deltaBytes / e.derivedBytes)) < 1e-9)
   t.same(e.warnings, [])
 })

@@ -17,15 +17,6 @@ import type { AnchoredCutter, Anchors, GearCutter } from './gear.js'
 import type { Chunk, ChunkHint, ChunkParams } from './types.js'
 
 /**
- * Default chunk sizes: CDC 8 KiB min / 32 KiB average / 128 KiB max, tensor
- * pieces of 256 KiB. Measured on the shared corpus (docs/performance.md):
- * against 16/64/256 KiB (and Xet's 8/64/128) these double the chunk count but
- * find far more shared bytes wherever versions share any (appended CSVs,
- * re-serialised models), while per-chunk zstd loses only ~3% on data that
- * shares nothing; 4/16/64 KiB dedups more still but doubles the chunks (index
- * entries, DAG links, range-read fan-out) again and compresses worse.
- */
-/**
  * Files without tensors up to this size are kept one chunk per segment
  * ({@link ChunkParams.wholeMax}). 1 MiB keeps every leaf within the block
  * size IPFS tooling accepts without `--allow-big-block`. Measured through
@@ -36,6 +27,15 @@ import type { Chunk, ChunkHint, ChunkParams } from './types.js'
  */
 export const WHOLE_FILE_MAX = 1024 * 1024
 
+/**
+ * Default chunk sizes: CDC 8 KiB min / 32 KiB average / 128 KiB max, tensor
+ * pieces of 256 KiB, whole files up to {@link WHOLE_FILE_MAX}. Measured on
+ * the shared corpus (docs/performance.md): against 16/64/256 KiB (and Xet's 8/64/128) these double the chunk count but
+ * find far more shared bytes wherever versions share any (appended CSVs,
+ * re-serialised models), while per-chunk zstd loses only ~3% on data that
+ * shares nothing; 4/16/64 KiB dedups more still but doubles the chunks (index
+ * entries, DAG links, range-read fan-out) again and compresses worse.
+ */
 export const DEFAULT_CHUNK_PARAMS: Readonly<ChunkParams> = Object.freeze({
   cdcMin: 8 * 1024,
   cdcAvg: 32 * 1024,

@@ -26,8 +26,8 @@
  */
 import { CID, Codec, INLINE_MAX, inlineCid, isInline } from '../hash/cid.js'
 import { decodeNode, encodeFileNode, type DagLink } from '../objects/unixfs.js'
-import { TenpakError, ErrorCode } from '../errors.js'
 import { equals } from '../util/bytes.js'
+import { ByteReader, ByteWriter, unzigzag, zigzag } from './delta-streams.js'
 
 /** zstd frames with a raw-content dictionary (the base node's bytes): see delta.ts. */
 export interface DictFrames {
@@ -48,58 +48,11 @@ const TSIZE_IS_SIZE = 16
 /** Level of the zstd frame around the ops (nodes are at most ~7 KB). */
 export const NODE_DELTA_LEVEL = 19
 
-class Out {
-  buf = new Uint8Array(256)
-  pos = 0
-  ensure (n: number): void {
-    if (this.pos + n <= this.buf.length) return
-    const b = new Uint8Array(Math.max(this.buf.length * 2, this.pos + n))
-    b.set(this.buf.subarray(0, this.pos))
-    this.buf = b
-  }
-
-  u8 (v: number): void { this.ensure(1); this.buf[this.pos++] = v }
-  varint (v: number): void {
-    this.ensure(10)
-    while (v >= 0x80) { this.buf[this.pos++] = (v % 0x80) | 0x80; v = Math.floor(v / 0x80) }
-    this.buf[this.pos++] = v
-  }
-
-  bytes (b: Uint8Array): void { this.ensure(b.length); this.buf.set(b, this.pos); this.pos += b.length }
-  result (): Uint8Array { return this.buf.slice(0, this.pos) }
-}
-
-class In {
-  pos = 0
-  constructor (readonly buf: Uint8Array) {}
-  fail (why: string): never { throw new TenpakError(ErrorCode.CODEC, `delta-node: ${why}`) }
-  u8 (): number { if (this.pos >= this.buf.length) this.fail('truncated'); return this.buf[this.pos++] }
-  varint (): number {
-    let v = 0
-    let mul = 1
-    for (let i = 0; i < 8; i++) {
-      const b = this.u8()
-      v += (b & 0x7f) * mul
-      if (b < 0x80) {
-        if (!Number.isSafeInteger(v)) this.fail('varint out of range')
-        return v
-      }
-      mul *= 0x80
-    }
-    return this.fail('varint too long')
-  }
-
-  take (n: number): Uint8Array { if (this.pos + n > this.buf.length) this.fail('truncated'); const b = this.buf.subarray(this.pos, this.pos + n); this.pos += n; return b }
-}
-
-const zigzag = (v: number): number => v >= 0 ? 2 * v : -2 * v - 1
-const unzigzag = (v: number): number => v % 2 === 0 ? v / 2 : -(v + 1) / 2
-
 /** The links of a tenpak file node, or undefined if `bytes` is not one (or not as encodeFileNode writes it). */
 function fileLinks (bytes: Uint8Array, check: boolean): DagLink[] | undefined {
   let node
   try {
-    node = decodeNode(CID.parse('bafkqaaa'), bytes)
+    node = decodeNode(EMPTY_INLINE, bytes) // the CID only names the block in errors, which are caught here
   } catch {
     return undefined
   }
@@ -125,7 +78,7 @@ export function encodeNodeDelta (bytes: Uint8Array, base: Uint8Array, zstd: Dict
     if (at == null) where.set(k, [j])
     else at.push(j)
   })
-  const ops = new Out()
+  const ops = new ByteWriter(256)
   const inline: Uint8Array[] = []
   ops.varint(links.length)
   let next = 0
@@ -159,7 +112,7 @@ export function encodeNodeDelta (bytes: Uint8Array, base: Uint8Array, zstd: Dict
   }
   ops.bytes(transposeInline(inline))
   const raw = ops.result()
-  const out = new Out()
+  const out = new ByteWriter(16 + raw.length)
   out.u8(VERSION)
   out.varint(raw.length)
   out.bytes(zstd.compress(raw, base, level))
@@ -217,11 +170,11 @@ function untransposeInline (data: Uint8Array, lengths: number[]): Uint8Array[] {
 
 /** Rebuild a file node from its DELTA_NODE payload and base node. */
 export function decodeNodeDelta (data: Uint8Array, logicalLength: number, base: Uint8Array, zstd: DictFrames): Uint8Array {
-  const head = new In(data)
+  const head = new ByteReader(data, 'delta-node')
   if (head.u8() !== VERSION) head.fail('unknown version')
   const rawLength = head.varint()
   if (rawLength > 16 * 1024 * 1024) head.fail(`ops of ${rawLength} bytes`)
-  const r = new In(zstd.decompress(data.subarray(head.pos), rawLength, base))
+  const r = new ByteReader(zstd.decompress(data.subarray(head.pos), rawLength, base), 'delta-node')
   const baseLinks = fileLinks(base, false)
   if (baseLinks == null) return r.fail('base is not a UnixFS file node')
   const n = r.varint()
@@ -259,7 +212,7 @@ export function decodeNodeDelta (data: Uint8Array, logicalLength: number, base: 
   const lengths = pending.map(k => links[k].size)
   const bytes = untransposeInline(r.take(lengths.reduce((a, b) => a + b, 0)), lengths)
   pending.forEach((k, i) => { links[k].cid = inlineCid(predictLengthPrefix(bytes[i], links[k + 1]?.size)) })
-  if (r.pos !== r.buf.length) r.fail('trailing bytes')
+  r.end()
   const node = encodeFileNode(links).bytes
   if (node.length !== logicalLength) r.fail(`node of ${node.length} bytes, expected ${logicalLength}`)
   return node

@@ -68,6 +68,11 @@ export function malformed (what: string, why: string): never {
   throw new TenpakError(ErrorCode.CODEC, `malformed ${what} payload: ${why}`)
 }
 
+/** Zigzag: a signed integer as an unsigned one (0, -1, 1, -2 … → 0, 1, 2, 3 …), for varints. */
+export const zigzag = (v: number): number => v >= 0 ? 2 * v : -2 * v - 1
+/** Inverse of {@link zigzag}. */
+export const unzigzag = (v: number): number => v % 2 === 0 ? v / 2 : -(v + 1) / 2
+
 /** Growable output buffer; one per codec instance, reused between chunks. */
 export class ByteWriter {
   buf: Uint8Array
@@ -113,6 +118,13 @@ export class ByteWriter {
     this.pos += src.length
   }
 
+  /** An unsigned LEB128 varint (a safe integer ≥ 0). */
+  varint (v: number): void {
+    this.ensure(10)
+    while (v >= 0x80) { this.buf[this.pos++] = (v % 0x80) | 0x80; v = Math.floor(v / 0x80) }
+    this.buf[this.pos++] = v
+  }
+
   /** A fresh copy of what was written. */
   result (): Uint8Array {
     return this.buf.slice(0, this.pos)
@@ -140,6 +152,22 @@ export class ByteReader {
     const p = this.pos
     this.pos += 4
     return (d[p] | (d[p + 1] << 8) | (d[p + 2] << 16) | (d[p + 3] << 24)) >>> 0
+  }
+
+  /** An unsigned LEB128 varint of at most 8 bytes that is a safe integer. */
+  varint (): number {
+    let v = 0
+    let mul = 1
+    for (let i = 0; i < 8; i++) {
+      const b = this.u8()
+      v += (b & 0x7f) * mul
+      if (b < 0x80) {
+        if (!Number.isSafeInteger(v)) this.fail('varint out of range')
+        return v
+      }
+      mul *= 0x80
+    }
+    return this.fail('varint too long')
   }
 
   take (n: number): Uint8Array {

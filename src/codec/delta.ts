@@ -79,18 +79,20 @@ export const PATCH_LEVEL_RECORDS = 9
 /** Level of the second attempt at a records or bytes patch that kept more than {@link PATCH_RETRY_FRACTION} of its chunk. */
 export const PATCH_LEVEL_RETRY = 16
 
+/** See {@link PATCH_LEVEL_RETRY}. */
+export const PATCH_RETRY_FRACTION = 1 / 25
+
 /**
- * The patch level a chunk's encode hint asks for: a records, bytes or
- * header chunk (DAG nodes and tensor tables too) of an add small enough for a strong text level (add.ts textLevelFor: up
- * to 4 MiB, level 19) is patched at that level, as `zstd -19 --patch-from`
- * would; otherwise undefined (the size-based default with its retry).
+ * The patch level a chunk's encode hint asks for: a records, bytes or header
+ * chunk (DAG nodes and tensor tables too) of an add small enough for a strong
+ * text level (add.ts textLevelFor: up to 4 MiB, level 19) is patched at that
+ * level, as `zstd -19 --patch-from` would; otherwise undefined (the
+ * size-based default with its retry).
  */
 export function patchLevelOf (hint: { kind?: string, level?: number }): number | undefined {
   if (hint.kind !== 'records' && hint.kind !== 'bytes' && hint.kind !== 'header' && hint.kind !== 'node') return undefined
   return hint.level != null && hint.level > PATCH_LEVEL_RETRY ? hint.level : undefined
 }
-/** See {@link PATCH_LEVEL_RETRY}. */
-export const PATCH_RETRY_FRACTION = 1 / 25
 
 /** Element sizes of the dtypes tensor deltas understand (safetensors and GGUF spellings). */
 const DTYPE_WORD_SIZE: Readonly<Record<string, number>> = {

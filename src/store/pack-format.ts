@@ -7,6 +7,7 @@
 import { blake3, BLAKE3_CODE } from '../hash/blake3.js'
 import { CID, Codec, cidFromDigest, type CodecCode } from '../hash/cid.js'
 import { equals } from '../util/bytes.js'
+import { ByteReader, ByteWriter, unzigzag, zigzag } from '../codec/delta-streams.js'
 import { IntegrityError, ErrorCode } from '../errors.js'
 
 /** "TPAK"; packs are written as v2 (compact index records), v1 packs are still read */
@@ -48,25 +49,27 @@ const CID_TAGS: ReadonlyArray<[number, CodecCode]> = [[1, Codec.RAW], [2, Codec.
 const TAG_NONE = 0
 const TAG_FULL = 4
 
-function writeCid (out: number[], cid: CID | undefined): void {
-  if (cid == null) { out.push(TAG_NONE); return }
+function writeCid (out: ByteWriter, cid: CID | undefined): void {
+  if (cid == null) { out.u8(TAG_NONE); return }
   const tag = CID_TAGS.find(([, code]) => code === cid.code)?.[0]
   if (tag != null && cid.version === 1 && cid.multihash.code === BLAKE3_CODE && cid.multihash.digest.length === 32) {
-    out.push(tag, ...cid.multihash.digest)
+    out.u8(tag)
+    out.bytes(cid.multihash.digest)
     return
   }
-  out.push(TAG_FULL)
-  writeVarint(out, cid.bytes.length)
-  out.push(...cid.bytes)
+  out.u8(TAG_FULL)
+  out.varint(cid.bytes.length)
+  out.bytes(cid.bytes)
 }
 
-function writeVarint (out: number[], v: number): void {
-  while (v >= 0x80) { out.push((v % 0x80) | 0x80); v = Math.floor(v / 0x80) }
-  out.push(v)
+function readCid (r: ByteReader): CID | undefined {
+  const tag = r.u8()
+  if (tag === TAG_NONE) return undefined
+  if (tag === TAG_FULL) return CID.decode(r.take(r.varint()))
+  const code = CID_TAGS.find(([t]) => t === tag)?.[1]
+  if (code == null) return r.fail(`cid tag ${tag}`)
+  return cidFromDigest(code, r.take(32))
 }
-
-const zigzag = (v: number): number => v >= 0 ? 2 * v : -2 * v - 1
-const unzigzag = (v: number): number => v % 2 === 0 ? v / 2 : -(v + 1) / 2
 
 /**
  * Serialise the index trailer (v2 records, docs/formats.md) and footer for
@@ -76,18 +79,18 @@ const unzigzag = (v: number): number => v % 2 === 0 ? v / 2 : -(v + 1) / 2
  * cid — about 40 bytes (73 with a base) where v1 took 55 (91).
  */
 export function encodePackIndex (entries: PackEntry[], indexOffset: number): Uint8Array {
-  const out: number[] = []
+  const out = new ByteWriter(64 * entries.length + 16)
   let expected = PACK_HEADER_SIZE
   for (const e of entries) {
-    out.push(e.codec)
+    out.u8(e.codec)
     writeCid(out, e.cid)
-    writeVarint(out, zigzag(e.offset - expected))
-    writeVarint(out, e.storedLength)
-    writeVarint(out, e.logicalLength)
+    out.varint(zigzag(e.offset - expected))
+    out.varint(e.storedLength)
+    out.varint(e.logicalLength)
     writeCid(out, e.base)
     expected = e.offset + e.storedLength
   }
-  const index = Uint8Array.from(out)
+  const index = out.result()
   const footer = Buffer.alloc(PACK_FOOTER_SIZE)
   footer.writeBigUInt64LE(BigInt(indexOffset), 0)
   footer.writeUInt32LE(index.length, 8)
@@ -137,47 +140,17 @@ export function decodePackIndexCopy (tail: Uint8Array, name = 'pack index'): { p
   return { packSize, entries: decodePackIndex(tail.subarray(0, footer.indexLength), footer, name) }
 }
 
-function decodeRecordsV2 (b: Buffer, out: PackEntry[]): void {
-  let o = 0
-  const u8 = (): number => {
-    if (o >= b.length) throw new RangeError('record truncated')
-    return b[o++]
-  }
-  const varint = (): number => {
-    let v = 0
-    let mul = 1
-    for (let i = 0; i < 8; i++) {
-      const x = u8()
-      v += (x & 0x7f) * mul
-      if (x < 0x80) return v
-      mul *= 0x80
-    }
-    throw new RangeError('varint too long')
-  }
-  const cid = (): CID | undefined => {
-    const tag = u8()
-    if (tag === TAG_NONE) return undefined
-    if (tag === TAG_FULL) {
-      const n = varint()
-      if (o + n > b.length) throw new RangeError('cid truncated')
-      const c = CID.decode(b.subarray(o, o + n)); o += n
-      return c
-    }
-    const code = CID_TAGS.find(([t]) => t === tag)?.[1]
-    if (code == null || o + 32 > b.length) throw new RangeError(`cid tag ${tag}`)
-    const c = cidFromDigest(code, b.subarray(o, o + 32)); o += 32
-    return c
-  }
+function decodeRecordsV2 (b: Uint8Array, out: PackEntry[]): void {
+  const r = new ByteReader(b, 'pack index')
   let expected = PACK_HEADER_SIZE
-  while (o < b.length) {
-    const codec = u8()
-    const c = cid()
-    if (c == null) throw new RangeError('entry without a cid')
-    const offset = expected + unzigzag(varint())
-    const storedLength = varint()
-    const logicalLength = varint()
-    const base = cid()
-    out.push(base == null ? { cid: c, codec, offset, storedLength, logicalLength } : { cid: c, codec, offset, storedLength, logicalLength, base })
+  while (r.pos < b.length) {
+    const codec = r.u8()
+    const cid = readCid(r) ?? r.fail('entry without a cid')
+    const offset = expected + unzigzag(r.varint())
+    const storedLength = r.varint()
+    const logicalLength = r.varint()
+    const base = readCid(r)
+    out.push(base == null ? { cid, codec, offset, storedLength, logicalLength } : { cid, codec, offset, storedLength, logicalLength, base })
     expected = offset + storedLength
   }
 }

@@ -2,7 +2,7 @@
  * tenpak's library API. The CLI, the daemon and the tests use exactly this.
  */
 export { createRepo, defaultStoreDir, commitHex } from './repo/repo.js'
-export type { Repo, CreateRepoOptions, AddOptions, AddResult, Resolved, LsEntry, LogEntry, VerifyReport, GcReport, StoreStats } from './repo/repo.js'
+export type { Repo, CreateRepoOptions, AddOptions, AddResult, Resolved, LsEntry, LogEntry, VerifyReport, GcReport, RepackReport, StoreStats } from './repo/repo.js'
 export { parseRepoName, parseRepoRev, checkRefName, RepoType } from './repo/names.js'
 export type { RepoName, RepoTypeValue } from './repo/names.js'
 export type { Commit, FileEntry, Manifest } from './objects/commit.js'

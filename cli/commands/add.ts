@@ -28,11 +28,13 @@ export function register (program: Command): void {
           bar.stop()
           // said on stderr whatever the output format: a lossy revision is never silent
           if (res.lossy != null) process.stderr.write(lossyNotice(res.lossy, 'revision'))
+          if (res.repackError != null) process.stderr.write(`tenpak: warning: the commit is stored, but merging small packs failed: ${res.repackError}\n`)
           output({ ...g, json: opts.json }, res, () => res.unchanged
             ? `${res.repo}@${res.branch}: unchanged (${res.commit}), ${res.files} files, ${fmtBytes(res.logicalBytes)}, 0 new bytes stored`
             : `${res.repo}@${res.branch}: ${res.commit}\n${res.files} files, ${fmtBytes(res.logicalBytes)} logical, ${fmtBytes(res.newStoredBytes)} newly stored` +
               (res.base != null ? `\nstored as deltas of ${res.base.repo}@${res.base.commit} (${res.base.chosen === 'auto' ? 'chosen: most tensors in common' : res.base.chosen}): ${fmtBytes(res.deltaLogicalBytes)} in ${fmtBytes(res.deltaStoredBytes)}` : '') +
-              (res.lossy != null && res.lossy.overall.tensors > 0 ? `\n${lossyTable(res.lossy)}` : ''))
+              (res.lossy != null && res.lossy.overall.tensors > 0 ? `\n${lossyTable(res.lossy)}` : '') +
+              (res.repack != null ? `\nmerged ${res.repack.packsMerged} small packs into one: ${fmtBytes(res.repack.bytesBefore)} → ${fmtBytes(res.repack.bytesAfter)}` : ''))
         } finally {
           bar.stop()
         }

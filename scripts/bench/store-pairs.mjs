@@ -5,7 +5,8 @@
  * nodes, tensor tables, commits and pack overhead all counted), beside
  * `zstd -19 --long=27 --patch-from` (sequential for series, plus `zstd -19`
  * of the first version) and plain `zstd -19` of the derived file.
- * Prints one table; sizes in bytes. Needs `npm run build` first (imports dist/).
+ * Series: the store's pack bytes after the last add (small packs merged as
+ * add does it). Prints one table; sizes in bytes. Needs `npm run build` first (imports dist/).
  *
  * Usage: node scripts/bench/store-pairs.mjs [--only REGEX]
  */
@@ -81,6 +82,8 @@ for (const [name, repoName, as, files] of series) {
     logical += statSync(f).size
   }
   const s = (performance.now() - t0) / 1000
+  // what the store holds at the end: every pack on disk (add merges small packs as it goes)
+  stored = (await repo.stats()).storedBytes
   for (let i = 1; i < files.length; i++) pf += patchFrom(files[i - 1], files[i])
   await repo.close()
   rmSync(dir, { recursive: true, force: true })

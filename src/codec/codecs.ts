@@ -20,7 +20,7 @@
 
 import { ErrorCode, TenpakError } from '../errors.js'
 import { joinPlanes, planeLength, splitPlanes } from './bytegroup.js'
-import { createDeltaCodec } from './delta.js'
+import { createDeltaCodec, encodeDelta, estimateStandalone, patchLevelOf } from './delta.js'
 import type { DeltaCodec } from './delta.js'
 import { CodecId, isDeltaCodec } from './types.js'
 import type { EncodeHint, Encoded } from './types.js'
@@ -332,5 +332,34 @@ export function decodeChunk (codec: number, data: Uint8Array, logicalLength: num
   return defaultCodec().decodeChunk(codec, data, logicalLength, base)
 }
 
-export { decodeDelta, deltaWordSize, encodeDelta, estimateStandalone } from './delta.js'
+/**
+ * A delta below this fraction of the chunk's estimated standalone size is kept
+ * without encoding the chunk standalone as well (delta.ts estimateStandalone
+ * is within a few percent on float tensors). On float drift the standalone
+ * byte-grouped encoding costs as much as the delta itself, so this is what
+ * keeps fine-tune ingest near the delta codec's speed.
+ */
+export const DELTA_CLEAR_WIN = 0.9
+
+/**
+ * How the store keeps a chunk that has a paired base: the smaller of its
+ * delta against `base` and its standalone encoding, the latter skipped when
+ * the delta is clearly smaller than the standalone estimate
+ * ({@link DELTA_CLEAR_WIN}). Without a base, the standalone encoding.
+ * `delta` says whether the result decodes against the base. Used by add (on
+ * the main thread and in the encode pool's workers) and by the delta bench,
+ * so both measure the same policy. `data` never aliases the inputs.
+ */
+export function encodeSmallest (bytes: Uint8Array, hint: EncodeHint, base?: { bytes: Uint8Array, dtype?: string }): Encoded & { delta: boolean } {
+  if (base == null) return { ...encodeChunk(bytes, hint), delta: false }
+  const d = encodeDelta(bytes, base.bytes, { dtype: hint.dtype, wordSize: hint.wordSize, baseDtype: base.dtype, kind: hint.kind }, { patchLevel: patchLevelOf(hint) })
+  if (d != null) {
+    const est = estimateStandalone(bytes, hint)
+    if (est != null && d.data.length < DELTA_CLEAR_WIN * est) return { ...d, delta: true }
+  }
+  const alone = encodeChunk(bytes, hint)
+  return d != null && d.data.length < alone.data.length ? { ...d, delta: true } : { ...alone, delta: false }
+}
+
+export { decodeDelta, deltaWordSize, encodeDelta, estimateStandalone, patchLevelOf } from './delta.js'
 export type { DeltaEncodeOptions, DeltaHint } from './delta.js'

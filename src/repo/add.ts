@@ -13,8 +13,7 @@ import { createSha256 } from '../hash/sha256.js'
 import { FileDagBuilder, encodeDirectory, type DirEntry } from '../objects/unixfs.js'
 import { encodeManifest, encodeTensorTable, encodeCommit, type FileEntry } from '../objects/commit.js'
 import { MAX_DELTA_DEPTH, chainDepthLimit, type PackWriter, type BlockStore } from '../store/block-store.js'
-import { encodeChunk } from '../codec/codecs.js'
-import { encodeDelta, patchLevelOf } from '../codec/delta.js'
+import { encodeSmallest } from '../codec/codecs.js'
 import type { EncodeHint } from '../codec/types.js'
 import type { TensorInfo, FileLayout } from '../formats/types.js'
 import type { NodeCache } from './read.js'
@@ -194,16 +193,13 @@ export function usableBase (blocks: Pick<BlockStore, 'location'>, cid: CID, leng
 }
 
 /**
- * Encode `bytes` standalone and, when a base is given, as a delta; keep the
- * smaller. The caller picks the base with {@link usableBase}, which keeps the
+ * Encode `bytes` as the store keeps it (codecs.ts encodeSmallest: the delta
+ * against the base when given and smaller, else standalone). The caller picks the base with {@link usableBase}, which keeps the
  * chain within {@link chainDepthLimit}.
  */
 export function encodeAgainst (bytes: Uint8Array, hint: EncodeHint, base: { cid: CID, bytes: Uint8Array, dtype?: string } | undefined): { codec: number, data: Uint8Array, base?: CID } {
-  const alone = encodeChunk(bytes, hint)
-  if (base == null) return alone
-  const d = encodeDelta(bytes, base.bytes, { dtype: hint.dtype, wordSize: hint.wordSize, baseDtype: base.dtype, kind: hint.kind }, { patchLevel: patchLevelOf(hint) })
-  if (d == null || d.data.length >= alone.data.length) return alone
-  return { codec: d.codec, data: d.data, base: base.cid }
+  const enc = encodeSmallest(bytes, hint, base)
+  return enc.delta && base != null ? { codec: enc.codec, data: enc.data, base: base.cid } : { codec: enc.codec, data: enc.data }
 }
 
 const READ_SIZE = 1 << 20

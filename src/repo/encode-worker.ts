@@ -4,23 +4,17 @@
  * every core. Messages are documented in encode-pool.ts.
  */
 import { parentPort } from 'node:worker_threads'
-import { encodeChunk } from '../codec/codecs.js'
-import { encodeDelta, patchLevelOf } from '../codec/delta.js'
+import { encodeSmallest } from '../codec/codecs.js'
 import type { EncodeHint } from '../codec/types.js'
 
 interface Job { id: number, bytes: Uint8Array, hint: EncodeHint, base?: Uint8Array, baseDtype?: string }
 
 parentPort?.on('message', (job: Job) => {
   try {
-    let enc = encodeChunk(job.bytes, job.hint)
-    let delta = false
-    if (job.base != null) {
-      const d = encodeDelta(job.bytes, job.base, { dtype: job.hint.dtype, wordSize: job.hint.wordSize, baseDtype: job.baseDtype, kind: job.hint.kind }, { patchLevel: patchLevelOf(job.hint) })
-      if (d != null && d.data.length < enc.data.length) { enc = d; delta = true }
-    }
+    const enc = encodeSmallest(job.bytes, job.hint, job.base != null ? { bytes: job.base, dtype: job.baseDtype } : undefined)
     // always a fresh copy: codecs may return views of buffers they reuse, which a transfer would detach
     const data = new Uint8Array(enc.data) // a copy (Buffer#slice would be a view)
-    parentPort?.postMessage({ id: job.id, codec: enc.codec, data, delta }, [data.buffer as ArrayBuffer])
+    parentPort?.postMessage({ id: job.id, codec: enc.codec, data, delta: enc.delta }, [data.buffer as ArrayBuffer])
   } catch (err) {
     parentPort?.postMessage({ id: job.id, error: (err as Error).message, code: (err as { code?: string }).code })
   }

@@ -23,14 +23,14 @@ import { Mutex } from './mutex.js'
 import { createEncodePool } from './encode-pool.js'
 import { createLossyCollector, parseLossyMode, type LossyReport } from './lossy-ingest.js'
 import { verifyStore, rebuildIndex, type VerifyReport } from './verify.js'
-import { collectGarbage, type GcReport } from './gc.js'
+import { AUTO_REPACK_PACKS, collectGarbage, consolidatePacks, SMALL_PACK_MAX, type GcReport, type RepackReport } from './gc.js'
 import { computeStats, type StoreStats } from './stats.js'
 import { TenpakError, NotFoundError, BadInputError, ErrorCode, fromSystemError } from '../errors.js'
 import type { AbortOptions, ProgressOptions } from '../util/options.js'
 import type { TensorInfo } from '../formats/types.js'
 import type { ChunkParams } from '../chunk/types.js'
 
-export type { VerifyReport, GcReport, StoreStats, RepoName, Commit, FileEntry, Manifest }
+export type { VerifyReport, GcReport, RepackReport, StoreStats, RepoName, Commit, FileEntry, Manifest }
 
 /** Inputs at least this large are encoded on worker threads. */
 const POOL_MIN_BYTES = 32 * 1024 * 1024
@@ -52,6 +52,11 @@ export interface CreateRepoOptions {
    * (cached-backend.ts over S3) `dir` holds only the index and refs.
    */
   backend?: Backend
+  /**
+   * Merge small packs after an add once {@link AUTO_REPACK_PACKS} have
+   * accumulated (gc.ts consolidatePacks; local stores only). Default true.
+   */
+  autoRepack?: boolean
 }
 
 /** Options for {@link Repo.add}. */
@@ -96,6 +101,10 @@ export interface AddResult {
   deltaStoredBytes: number
   /** with `lossy`: the mode and the error per tensor and overall */
   lossy?: LossyReport
+  /** when this add merged the store's small packs (see CreateRepoOptions.autoRepack) */
+  repack?: RepackReport
+  /** the add is committed, but merging small packs afterwards failed (the store is unchanged by it) */
+  repackError?: string
 }
 
 /** A resolved revision. */
@@ -324,7 +333,16 @@ export async function createRepo (opts: CreateRepoOptions): Promise<Repo> {
           await writer.flush()
           await indexSketches()
           await refs.cas(repo, 'heads', branch, parent, commit)
-          return { commit: commit.toString(), repo: repo.full, branch, files: files.length, logicalBytes, newStoredBytes: writer.sealedBytes, dedupBytes, unchanged: false, base: baseInfo, deltaLogicalBytes, deltaStoredBytes, lossy: lossyReport }
+          const result: AddResult = { commit: commit.toString(), repo: repo.full, branch, files: files.length, logicalBytes, newStoredBytes: writer.sealedBytes, dedupBytes, unchanged: false, base: baseInfo, deltaLogicalBytes, deltaStoredBytes, lossy: lossyReport }
+          if (opts.autoRepack !== false && !blocks.remote && writer.sealedBytes < SMALL_PACK_MAX) {
+            try {
+              const rep = await consolidatePacks({ blocks, backend, index }, { minPacks: AUTO_REPACK_PACKS, onProgress: options.onProgress })
+              if (rep.packsMerged > 0) result.repack = rep
+            } catch (err) {
+              result.repackError = (err as Error).message
+            }
+          }
+          return result
         } catch (err) {
           await writer.abort()
           throw err

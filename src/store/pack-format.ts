@@ -1,5 +1,5 @@
 /**
- * Pack file layout v2 (docs/formats.md; v1 still read): a header, entry payloads, an index
+ * Pack file layout v3 (docs/formats.md; v1 and v2 still read): a header, entry payloads, an index
  * trailer listing every entry, and a fixed footer. Packs are immutable and
  * self-describing, so the LevelDB index can be rebuilt from packs alone.
  * Structure only: no I/O.
@@ -10,11 +10,15 @@ import { equals } from '../util/bytes.js'
 import { ByteReader, ByteWriter, unzigzag, zigzag } from '../codec/delta-streams.js'
 import { IntegrityError, ErrorCode } from '../errors.js'
 
-/** "TPAK"; packs are written as v2 (compact index records), v1 packs are still read */
+/**
+ * "TPAK"; packs are written as v3 (v2's compact index records, plus a base
+ * that is an entry of the same pack named by its position); v1 and v2 packs
+ * are still read
+ */
 export const PACK_MAGIC = Buffer.from('TPAK')
-export const PACK_VERSION = 2
+export const PACK_VERSION = 3
 /** Pack versions this code reads. */
-export const PACK_VERSIONS_READ: readonly number[] = [1, 2]
+export const PACK_VERSIONS_READ: readonly number[] = [1, 2, 3]
 export const PACK_HEADER_SIZE = 8
 /** footer: indexOffset u64 | indexLength u32 | entryCount u32 | blake3(index) 32 | "TPKX" | version u8 | 3 reserved */
 export const PACK_FOOTER_SIZE = 56
@@ -48,6 +52,8 @@ export function packHeader (): Uint8Array {
 const CID_TAGS: ReadonlyArray<[number, CodecCode]> = [[1, Codec.RAW], [2, Codec.DAG_PB], [3, Codec.DAG_CBOR]]
 const TAG_NONE = 0
 const TAG_FULL = 4
+/** v3: the base is entry k of this pack (varint k, records numbered from 0) */
+const TAG_ENTRY = 5
 
 function writeCid (out: ByteWriter, cid: CID | undefined): void {
   if (cid == null) { out.u8(TAG_NONE); return }
@@ -62,9 +68,11 @@ function writeCid (out: ByteWriter, cid: CID | undefined): void {
   out.bytes(cid.bytes)
 }
 
-function readCid (r: ByteReader): CID | undefined {
+/** A CID as read from a record: the CID itself, or (v3 bases) the position of an entry of this pack. */
+function readCid (r: ByteReader, entryRefs = false): CID | number | undefined {
   const tag = r.u8()
   if (tag === TAG_NONE) return undefined
+  if (tag === TAG_ENTRY && entryRefs) return r.varint()
   if (tag === TAG_FULL) return CID.decode(r.take(r.varint()))
   const code = CID_TAGS.find(([t]) => t === tag)?.[1]
   if (code == null) return r.fail(`cid tag ${tag}`)
@@ -72,14 +80,17 @@ function readCid (r: ByteReader): CID | undefined {
 }
 
 /**
- * Serialise the index trailer (v2 records, docs/formats.md) and footer for
+ * Serialise the index trailer (v3 records, docs/formats.md) and footer for
  * `entries`, which starts at `indexOffset`. A record: codec u8 | cid |
  * offset as a zigzag varint step from where the previous entry ended (0 for
- * entries back to back) | storedLength varint | logicalLength varint | base
- * cid — about 40 bytes (73 with a base) where v1 took 55 (91).
+ * entries back to back) | storedLength varint | logicalLength varint | base:
+ * an entry of this pack by position (tag 5, varint), else its cid — about 40
+ * bytes (42 with a base in the pack, 73 with one elsewhere) where v1 took 55 (91).
  */
 export function encodePackIndex (entries: PackEntry[], indexOffset: number): Uint8Array {
   const out = new ByteWriter(64 * entries.length + 16)
+  const position = new Map<string, number>()
+  for (const [i, e] of entries.entries()) if (!position.has(e.cid.toString())) position.set(e.cid.toString(), i)
   let expected = PACK_HEADER_SIZE
   for (const e of entries) {
     out.u8(e.codec)
@@ -87,7 +98,13 @@ export function encodePackIndex (entries: PackEntry[], indexOffset: number): Uin
     out.varint(zigzag(e.offset - expected))
     out.varint(e.storedLength)
     out.varint(e.logicalLength)
-    writeCid(out, e.base)
+    const k = e.base != null ? position.get(e.base.toString()) : undefined
+    if (k != null) {
+      out.u8(TAG_ENTRY)
+      out.varint(k)
+    } else {
+      writeCid(out, e.base)
+    }
     expected = e.offset + e.storedLength
   }
   const index = out.result()
@@ -103,7 +120,7 @@ export function encodePackIndex (entries: PackEntry[], indexOffset: number): Uin
 
 /** Where the index trailer lies, read from the footer. */
 export interface PackFooter {
-  /** pack format version (1 or 2): how the index records are laid out */
+  /** pack format version (1, 2 or 3): how the index records are laid out */
   version: number
   indexOffset: number
   indexLength: number
@@ -140,18 +157,27 @@ export function decodePackIndexCopy (tail: Uint8Array, name = 'pack index'): { p
   return { packSize, entries: decodePackIndex(tail.subarray(0, footer.indexLength), footer, name) }
 }
 
-function decodeRecordsV2 (b: Uint8Array, out: PackEntry[]): void {
+function decodeRecordsV2 (b: Uint8Array, out: PackEntry[], version: number): void {
   const r = new ByteReader(b, 'pack index')
   let expected = PACK_HEADER_SIZE
+  const byPosition: Array<[PackEntry, number]> = []
   while (r.pos < b.length) {
     const codec = r.u8()
-    const cid = readCid(r) ?? r.fail('entry without a cid')
+    const cid = readCid(r)
+    if (cid == null || typeof cid === 'number') return r.fail('entry without a cid')
     const offset = expected + unzigzag(r.varint())
     const storedLength = r.varint()
     const logicalLength = r.varint()
-    const base = readCid(r)
-    out.push(base == null ? { cid, codec, offset, storedLength, logicalLength } : { cid, codec, offset, storedLength, logicalLength, base })
+    const base = readCid(r, version >= 3)
+    const e: PackEntry = { cid, codec, offset, storedLength, logicalLength }
+    if (typeof base === 'number') byPosition.push([e, base])
+    else if (base != null) e.base = base
+    out.push(e)
     expected = offset + storedLength
+  }
+  for (const [e, k] of byPosition) {
+    if (k >= out.length || out[k] === e) r.fail(`base position ${k} of ${out.length} entries`)
+    e.base = out[k].cid
   }
 }
 
@@ -162,7 +188,7 @@ export function decodePackIndex (index: Uint8Array, footer: PackFooter, name = '
   const out: PackEntry[] = []
   let o = 0
   try {
-    if (footer.version >= 2) decodeRecordsV2(b, out)
+    if (footer.version >= 2) decodeRecordsV2(b, out, footer.version)
     else while (o < b.length) {
       const cl = b.readUInt8(o); o += 1
       const cid = CID.decode(b.subarray(o, o + cl)); o += cl

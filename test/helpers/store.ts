@@ -23,9 +23,9 @@ export function tempDir (t: TeardownHost, prefix = 'tenpak-test-'): string {
 }
 
 /** Open a repo over a fresh store dir; closed and removed at teardown. */
-export async function freshRepo (t: TeardownHost, opts: { packTarget?: number, chunkParams?: ChunkParams } = {}): Promise<{ repo: Repo, dir: string }> {
+export async function freshRepo (t: TeardownHost, opts: { packTarget?: number, chunkParams?: ChunkParams, autoRepack?: boolean } = {}): Promise<{ repo: Repo, dir: string }> {
   const dir = tempDir(t)
-  const repo = await createRepo({ dir: join(dir, 'store'), packTarget: opts.packTarget, chunkParams: opts.chunkParams })
+  const repo = await createRepo({ dir: join(dir, 'store'), packTarget: opts.packTarget, chunkParams: opts.chunkParams, autoRepack: opts.autoRepack })
   let closed = false
   const close = repo.close.bind(repo)
   repo.close = async () => { if (!closed) { closed = true; await close() } }

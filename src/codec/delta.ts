@@ -32,6 +32,7 @@ import { aligned4, CastKind, castWordSizes, forwardWords, predictCast, requireLi
 import type { CastKindValue, RoundingValue, TransformValue } from './delta-words.js'
 import { decodeLossy } from './lossy.js'
 import { CodecId, isLossyCodec } from './types.js'
+import { Codec, cidOf } from '../hash/cid.js'
 import type { Encoded } from './types.js'
 import { checkZstdLevel, createZstd } from './zstd.js'
 import type { ZstdContext } from './zstd.js'
@@ -44,7 +45,7 @@ export interface DeltaHint {
   wordSize?: number
   /** dtype of the base chunk's elements, when it differs (casts) */
   baseDtype?: string
-  /** 'tensor' | 'header' | 'bytes' | 'records' | 'node' … (anything but 'tensor' is patched) */
+  /** 'tensor' | 'header' | 'bytes' | 'records' | 'node' | 'child' (a dag-cbor object linking to its base: DELTA_CHILD) … (anything but 'tensor' is patched) */
   kind?: string
 }
 
@@ -156,7 +157,22 @@ const CODEC_NAMES: Readonly<Record<number, string>> = {
   [CodecId.DELTA_SUB]: 'delta-sub',
   [CodecId.DELTA_PATCH]: 'delta-patch',
   [CodecId.DELTA_CAST]: 'delta-cast',
-  [CodecId.DELTA_NODE]: 'delta-node'
+  [CodecId.DELTA_NODE]: 'delta-node',
+  [CodecId.DELTA_CHILD]: 'delta-child'
+}
+
+/**
+ * The dictionary of a DELTA_CHILD frame: the base's CID (dag-cbor, BLAKE3,
+ * binary CIDv1), then the base. A commit names its parent by that CID, so
+ * with the parent as base the 36 bytes of the link are one match instead
+ * of literals. The decoder computes the same CID from the base it is given.
+ */
+function childDictionary (base: Uint8Array): Uint8Array {
+  const cid = cidOf(Codec.DAG_CBOR, base).bytes
+  const dict = new Uint8Array(cid.length + base.length)
+  dict.set(cid)
+  dict.set(base, cid.length)
+  return dict
 }
 
 /** Create a delta encoder/decoder with its own contexts (one per worker thread); `zstd` may be shared with a chunk codec. */
@@ -350,6 +366,10 @@ export function createDeltaCodec (init: { zstd?: ZstdContext } = {}): DeltaCodec
       const enc = encodeWords(bytes, base, w, options)
       if (enc != null) return enc
     }
+    if (hint.kind === 'child' && allowed(options, CodecId.DELTA_CHILD)) {
+      const enc = encodePatch(bytes, childDictionary(base), options, 'header')
+      return { codec: CodecId.DELTA_CHILD, data: enc.data }
+    }
     if (hint.kind === 'node') {
       // a file node: its link-list edit, or a patch like any other header, whichever is smaller
       const node = allowed(options, CodecId.DELTA_NODE) ? encodeNodeDelta(bytes, base, dictFrames) : undefined
@@ -425,6 +445,8 @@ export function createDeltaCodec (init: { zstd?: ZstdContext } = {}): DeltaCodec
           return decodeCast(data, logicalLength, base)
         case CodecId.DELTA_NODE:
           return decodeNodeDelta(data, logicalLength, base, dictFrames)
+        case CodecId.DELTA_CHILD:
+          return decodePatch(data, logicalLength, childDictionary(base))
         default:
           if (isLossyCodec(codec)) return decodeLossy(codec, data, logicalLength, base, zstd)
           throw new TenpakError(ErrorCode.CODEC, `unknown delta codec ${codec}`)

@@ -24,14 +24,19 @@ export const CodecId = {
   /** lossy: base ± one scale per chunk, BitDelta-style sign bits (lossy.ts) */
   LOSSY_1BIT: 22,
   /** a UnixFS file node as the edit of its base node's link list (delta-node.ts) */
-  DELTA_NODE: 23
+  DELTA_NODE: 23,
+  /**
+   * a dag-cbor object that links to its base (a commit to its parent): a zstd
+   * frame whose dictionary is the base's own CID, then the base (delta.ts)
+   */
+  DELTA_CHILD: 24
 } as const
 
 /** Hint given to the encoder; `wordSize` 2 or 4 enables byte grouping. */
 export interface EncodeHint {
   dtype?: string
   wordSize?: number
-  /** 'tensor' | 'header' | 'node' (a UnixFS file node) | 'bytes' | 'records' */
+  /** 'tensor' | 'header' | 'node' (a UnixFS file node) | 'child' (a commit against its parent) | 'bytes' | 'records' */
   kind?: string
   /** zstd level for a chunk compressed whole that is not a tensor (overrides the codec's text level) */
   level?: number

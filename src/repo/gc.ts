@@ -129,7 +129,8 @@ export interface RepackReport {
  * merged pack are then named by position (pack v3) instead of by digest.
  * Commits and manifests stored whole become patches of their parent
  * commit's (a new version's commit differs from its parent's in a few
- * digests, a time and a message), when that saves bytes and the chain stays
+ * digests, a time and a message; a commit as DELTA_CHILD, whose dictionary
+ * holds the parent's CID it links to), when that saves bytes and the chain stays
  * within {@link METADATA_CHAIN_MAX}. Same crash order as gc: the new pack and
  * its index entries first, the old packs removed last.
  */
@@ -198,13 +199,13 @@ function reencodeMetadata (blocks: BlockStore, moving: Array<{ e: PackEntry }>):
   }
   const depth = new Map<string, number>()
   const depthOf = (cid: CID): number => depth.get(cid.toString()) ?? deltaDepth(blocks, cid)
-  const plan = (target: CID, base: CID): void => {
+  const plan = (target: CID, base: CID, kind: 'child' | 'header'): void => {
     const key = target.toString()
     if (!whole.has(key) || out.has(key) || !blocks.has(base)) return
     const d = depthOf(base) + 1
     if (d > METADATA_CHAIN_MAX) return
     const bytes = blocks.getSync(target)
-    const enc = encodeDelta(bytes, blocks.getSync(base), { kind: 'header' }, { patchLevel: 19 })
+    const enc = encodeDelta(bytes, blocks.getSync(base), { kind }, { patchLevel: 19 })
     // a base in the merged pack costs ~2 bytes of index, one elsewhere its digest
     const cost = here.has(base.toString()) ? 2 : 34
     if (enc == null || enc.data.length + cost >= bytes.length) return
@@ -225,8 +226,9 @@ function reencodeMetadata (blocks: BlockStore, moving: Array<{ e: PackEntry }>):
       try {
         parent = decodeCommit(c.parents[0], blocks.getSync(c.parents[0]))
       } catch { continue } // the parent is not here (a shallow pull): stays whole
-      plan(c.manifest, parent.manifest)
-      plan(CID.parse(key), c.parents[0])
+      plan(c.manifest, parent.manifest, 'header')
+      // the commit names its parent, the base: DELTA_CHILD has that CID in its dictionary
+      plan(CID.parse(key), c.parents[0], 'child')
     }
   }
   return out

@@ -10,6 +10,8 @@ import type { Encoded } from '../../src/codec/types.js'
 import { isTenpakError } from '../../src/errors.js'
 import { equals } from '../../src/util/bytes.js'
 import { f32BitsToBf16 } from '../helpers/bf16.js'
+import { encodeCommit } from '../../src/objects/commit.js'
+import { Codec, cidOf } from '../../src/hash/cid.js'
 
 /** Deterministic PRNG (LCG), uniform in (0, 1). */
 function rng (seed: number): () => number {
@@ -186,6 +188,27 @@ t.test('patch codec: any lengths, text, dictionary-magic bases, tiny bases', asy
   for (const n of [1, 7, 8]) roundTrip(t, text.subarray(0, 500), text.subarray(0, n), { kind: 'bytes' }, {}, `base of ${n} bytes`)
   roundTrip(t, text.subarray(0, 3), text, { kind: 'bytes' }, {}, 'tiny chunk')
   t.throws(() => encodeDelta(text, text, { kind: 'bytes' }, { patchLevel: 0 }), { code: 'ERR_BAD_ARGUMENT' })
+})
+
+t.test('child codec: a commit against its parent gets the parent\'s CID from the dictionary', async t => {
+  const parent = encodeCommit({ tree: cidOf(Codec.DAG_PB, new Uint8Array([1])), manifest: cidOf(Codec.DAG_CBOR, new Uint8Array([2])), parents: [], message: 'version 1', author: 'ci', time: 1_700_000_000_000 })
+  const child = encodeCommit({ tree: cidOf(Codec.DAG_PB, new Uint8Array([3])), manifest: cidOf(Codec.DAG_CBOR, new Uint8Array([4])), parents: [parent.cid], message: 'version 2', author: 'ci', time: 1_700_000_086_400 })
+  const asChild = roundTrip(t, child.bytes, parent.bytes, { kind: 'child' }, { patchLevel: 19 }, 'commit against its parent')
+  t.equal(asChild?.codec, CodecId.DELTA_CHILD)
+  const asPatch = encodeDelta(child.bytes, parent.bytes, { kind: 'header' }, { patchLevel: 19 })
+  t.ok(asChild != null && asPatch != null && asChild.data.length + 25 < asPatch.data.length, `child ${asChild?.data.length} B, plain patch ${asPatch?.data.length} B: the parent link is a match`)
+  // against another base: ERR_CODEC or other bytes (which the store's hash check refuses), never the child
+  let other: Uint8Array | undefined
+  try {
+    other = decodeDelta(CodecId.DELTA_CHILD, asChild?.data ?? new Uint8Array(0), child.bytes.length, child.bytes.slice(0, 40))
+  } catch (err) {
+    t.equal((err as { code?: string }).code, 'ERR_CODEC', 'another base: ERR_CODEC')
+  }
+  if (other != null) t.notOk(equals(other, child.bytes), 'another base, other bytes')
+  for (const bad of [new Uint8Array(0), new Uint8Array([1, 2, 3]), asChild?.data.subarray(0, 6) ?? new Uint8Array(0)]) {
+    t.throws(() => decodeDelta(CodecId.DELTA_CHILD, bad, child.bytes.length, parent.bytes), { code: 'ERR_CODEC' })
+  }
+  t.equal(encodeDelta(child.bytes, parent.bytes, { kind: 'child' }, { codecs: [CodecId.DELTA_PATCH] })?.codec, CodecId.DELTA_PATCH, 'not allowed: a plain patch')
 })
 
 t.test('cast codec: exact casts cost a few bytes; other roundings and residuals round-trip', async t => {

@@ -75,7 +75,7 @@ t.test('add merges small packs as they accumulate; every version reads back and 
     const c = decodeCommit(cid, await repo.blocks.get(cid))
     if (loc?.base != null) {
       patched++
-      t.equal(loc.codec, CodecId.DELTA_PATCH)
+      t.equal(loc.codec, CodecId.DELTA_CHILD, 'a commit is a DELTA_CHILD of its parent')
       t.equal(loc.base.toString(), c.parents[0].toString(), 'a commit patches against its parent')
       const m = repo.blocks.location(c.manifest)
       t.ok(m?.base != null, 'and its manifest against the parent\'s manifest')

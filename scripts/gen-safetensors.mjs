@@ -16,18 +16,24 @@
  * normals by Box–Muller from a seeded xorshift128 generator, rounded
  * (to nearest even) to the chosen dtype. Written streaming, in 4 MiB blocks.
  *
- *   node scripts/gen-safetensors.mjs --size 2GiB --dtype bf16 --out FILE [--seed 1]
+ * With --finetune-drift X the file is a "fine-tune" of the one the same
+ * arguments make without it: every value v becomes v + N(0, X·|v|) (a second,
+ * independently seeded generator) before rounding — a full fine-tune's
+ * small relative drift, for delta throughput benchmarks.
+ *
+ *   node scripts/gen-safetensors.mjs --size 2GiB --dtype bf16 --out FILE [--seed 1] [--finetune-drift 0.01]
  */
 
 import { openSync, writeSync, closeSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 
-const HELP = `usage: gen-safetensors.mjs --size SIZE --out FILE [--dtype bf16|f16|f32] [--seed N] [--std X]
+const HELP = `usage: gen-safetensors.mjs --size SIZE --out FILE [--dtype bf16|f16|f32] [--seed N] [--std X] [--finetune-drift X]
   --size   total file size, e.g. 256MiB, 2GiB, 1e9 (bytes)      (required)
   --out    output path                                            (required)
   --dtype  bf16 (default), f16 or f32
   --seed   PRNG seed (default 1); same arguments => same bytes
-  --std    standard deviation of weight matrices (default 0.02)`
+  --std    standard deviation of weight matrices (default 0.02)
+  --finetune-drift X  write the fine-tune of that file instead: v + N(0, X·|v|)`
 
 const { values: args } = parseArgs({
   options: {
@@ -36,6 +42,7 @@ const { values: args } = parseArgs({
     dtype: { type: 'string', default: 'bf16' },
     seed: { type: 'string', default: '1' },
     std: { type: 'string', default: '0.02' },
+    'finetune-drift': { type: 'string' },
     help: { type: 'boolean', short: 'h' }
   }
 })
@@ -58,6 +65,8 @@ const dt = DTYPES[args.dtype.toLowerCase()]
 if (dt == null) { console.error(`unknown dtype ${args.dtype}`); process.exit(2) }
 const total = parseSize(args.size)
 const STD = Number(args.std)
+const DRIFT = args['finetune-drift'] != null ? Number(args['finetune-drift']) : 0
+if (!(DRIFT >= 0)) { console.error(`bad --finetune-drift ${args['finetune-drift']}`); process.exit(2) }
 
 // ---- layout -------------------------------------------------------------
 const H = 4096; const I = 11008; const V = 32000; const L = 32
@@ -102,7 +111,7 @@ function plan (headerReserve) {
   return tensors
 }
 function headerBytes (tensors) {
-  const obj = { __metadata__: { format: 'pt', generator: 'tenpak scripts/gen-safetensors.mjs', seed: String(args.seed), std: String(STD) } }
+  const obj = { __metadata__: { format: 'pt', generator: 'tenpak scripts/gen-safetensors.mjs', seed: String(args.seed), std: String(STD), ...(DRIFT > 0 ? { finetune_drift: String(DRIFT) } : {}) } }
   for (const t of tensors) obj[t.name] = { dtype: dt.name, shape: t.shape, data_offsets: t.offsets }
   let text = JSON.stringify(obj)
   const len = Buffer.byteLength(text)
@@ -136,6 +145,21 @@ function nextU32 () {
   t ^= t << 11; t ^= t >>> 8
   s0 = (t ^ s ^ (s >>> 19)) >>> 0
   return s0
+}
+// the fine-tune's drift: its own xorshift32 stream, so the base values stay those of the base file
+let d0 = ((Number(args.seed) >>> 0) ^ 0x2545f491) || 1
+function driftU32 () {
+  d0 ^= d0 << 13; d0 >>>= 0; d0 ^= d0 >>> 17; d0 ^= d0 << 5; d0 >>>= 0
+  return d0
+}
+/** v ← v + N(0, DRIFT·|v|) for f32[0..n). */
+function addDrift (n) {
+  for (let i = 0; i < n; i += 2) {
+    const r = Math.sqrt(-2 * Math.log((driftU32() + 1) * INV32)) * DRIFT
+    const a = TWO_PI * driftU32() * INV32
+    f32[i] += r * Math.cos(a) * Math.abs(f32[i])
+    if (i + 1 < n) f32[i + 1] += r * Math.sin(a) * Math.abs(f32[i + 1])
+  }
 }
 const TWO_PI = 2 * Math.PI
 const INV32 = 1 / 4294967296
@@ -206,6 +230,7 @@ for (const t of tensors) {
   while (left > 0) {
     const n = Math.min(left, f32.length)
     fillNormal(n, mean, std)
+    if (DRIFT > 0) addDrift(n)
     let bytes
     if (dt.bytes === 4) bytes = Buffer.from(f32.buffer, 0, n * 4)
     else { (dt.name === 'BF16' ? toBf16 : toF16)(n); bytes = outBuf.subarray(0, n * 2) }

@@ -178,8 +178,8 @@ export const SKIP_TO_DEPTH = 4
  * standalone chunk when the chain is full; the delta then spans the versions
  * in between, which costs little for series whose neighbours are close.
  */
-export function usableBase (blocks: Pick<BlockStore, 'location'>, cid: CID, length: number): CID {
-  const limit = chainDepthLimit(length)
+export function usableBase (blocks: Pick<BlockStore, 'location'>, cid: CID, length: number, kind?: string): CID {
+  const limit = chainDepthLimit(length, kind)
   const chain: CID[] = [cid]
   let loc = blocks.location(cid)
   while (loc?.base != null && chain.length <= limit + 1) {
@@ -296,7 +296,7 @@ export async function ingestFile (writer: PackWriter, file: SourceFile, options:
     const store = (cid: CID, bytes: Uint8Array, hint: EncodeHint, base: { cid: CID, dtype?: string } | undefined): boolean => {
       if (writer.has(cid)) return false
       if (base == null || dblocks == null) return writer.put(cid, bytes, { hint }).stored
-      const b = usableBase(dblocks, base.cid, bytes.length)
+      const b = usableBase(dblocks, base.cid, bytes.length, hint.kind)
       const enc = encodeAgainst(bytes, hint, { ...base, cid: b, bytes: dblocks.getSync(b) })
       if (enc.base != null) { stats.deltaLogical += bytes.length; stats.deltaStored += enc.data.length }
       return writer.put(cid, bytes, { encoded: enc }).stored
@@ -371,7 +371,7 @@ export async function ingestFile (writer: PackWriter, file: SourceFile, options:
       } else if (pool != null && chunk.bytes.length >= 4096) {
         // encode on a worker; the pack entry is appended when it comes back
         inflight.add(key)
-        const useBase = base != null && dblocks != null ? { ...base, cid: usableBase(dblocks, base.cid, chunk.bytes.length) } : undefined
+        const useBase = base != null && dblocks != null ? { ...base, cid: usableBase(dblocks, base.cid, chunk.bytes.length, hint.kind) } : undefined
         const baseArg = useBase != null && dblocks != null ? { bytes: dblocks.getSync(useBase.cid), dtype: useBase.dtype } : undefined
         const logicalLength = chunk.bytes.length
         const job = pool.encode(chunk.bytes, hint, baseArg).then(r => {

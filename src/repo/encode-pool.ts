@@ -36,17 +36,20 @@ export function createEncodePool (size = Math.min(4, os.availableParallelism()))
   const file = workerFile()
   if (file == null || size < 1) return undefined
   const workers: Worker[] = []
-  const waiting = new Map<number, { resolve: (r: PoolResult) => void, reject: (e: Error) => void }>()
+  const waiting = new Map<number, { resolve: (r: PoolResult) => void, reject: (e: Error) => void, worker: number, bytes: number }>()
+  // bytes queued on each worker: a job goes to the least loaded one, so one slow chunk
+  // (a large patch at a strong level) does not hold back the jobs queued behind it
+  const load: number[] = new Array(size).fill(0)
   let next = 0
-  let rr = 0
   for (let i = 0; i < size; i++) {
     const w = new Worker(file)
     w.on('message', (m: { id: number, codec?: number, data?: Uint8Array, delta?: boolean, error?: string, code?: string }) => {
       const p = waiting.get(m.id)
       if (p == null) return
       waiting.delete(m.id)
+      load[p.worker] -= p.bytes
       if (m.error != null) p.reject(new TenpakError(ErrorCode.CODEC, `encoding failed: ${m.error}`))
-      else p.resolve({ codec: m.codec as number, data: new Uint8Array(m.data as Uint8Array), delta: m.delta === true })
+      else p.resolve({ codec: m.codec as number, data: m.data as Uint8Array, delta: m.delta === true })
     })
     w.on('error', (err) => {
       for (const p of waiting.values()) p.reject(err)
@@ -63,9 +66,13 @@ export function createEncodePool (size = Math.min(4, os.availableParallelism()))
       const transfer: ArrayBuffer[] = [b.buffer as ArrayBuffer]
       let bb: Uint8Array | undefined
       if (base != null) { bb = new Uint8Array(base.bytes); transfer.push(bb.buffer as ArrayBuffer) }
-      const w = workers[rr++ % workers.length]
+      let k = 0
+      for (let i = 1; i < workers.length; i++) if (load[i] < load[k]) k = i
+      const w = workers[k]
+      const cost = b.length + (bb?.length ?? 0)
+      load[k] += cost
       return await new Promise<PoolResult>((resolve, reject) => {
-        waiting.set(id, { resolve, reject })
+        waiting.set(id, { resolve, reject, worker: k, bytes: cost })
         w.postMessage({ id, bytes: b, hint, base: bb, baseDtype: base?.dtype }, transfer)
       })
     },

@@ -2,7 +2,8 @@
  * A small pool of worker threads that encode chunks for ingest. The main
  * thread keeps reading, hashing (BLAKE3, sha256) and deduplicating; only
  * chunks that must be stored are sent, with their delta base when paired.
- * Jobs: { id, bytes, hint, base?, baseDtype? } (bytes and base transferred);
+ * Jobs: { id, bytes, hint, base? | baseEncoded?, baseDtype? } (bytes and base transferred;
+ * baseEncoded: a standalone stored entry the worker decodes and hash-checks);
  * results: { id, codec, data, delta } or { id, error, code }.
  */
 import { Worker } from 'node:worker_threads'
@@ -10,14 +11,22 @@ import os from 'node:os'
 import { fileURLToPath } from 'node:url'
 import fs from 'node:fs'
 import type { EncodeHint } from '../codec/types.js'
-import { TenpakError, ErrorCode } from '../errors.js'
+import { IntegrityError, TenpakError, ErrorCode } from '../errors.js'
+import type { CID } from '../hash/cid.js'
 
 /** An encoded chunk coming back from the pool. */
 export interface PoolResult { codec: number, data: Uint8Array, delta: boolean }
 
+/**
+ * A delta base for a job: its bytes, or (cheaper for the main thread) its
+ * stored entry when that is standalone (raw, zstd, bytegroup-zstd), which the
+ * worker decodes and checks against `cid` before using it.
+ */
+export type PoolBase = { bytes: Uint8Array, dtype?: string } | { encoded: { codec: number, data: Uint8Array, logicalLength: number }, cid: CID, dtype?: string }
+
 /** The pool. */
 export interface EncodePool {
-  encode: (bytes: Uint8Array, hint: EncodeHint, base?: { bytes: Uint8Array, dtype?: string }) => Promise<PoolResult>
+  encode: (bytes: Uint8Array, hint: EncodeHint, base?: PoolBase) => Promise<PoolResult>
   /** jobs submitted and not yet answered */
   readonly inFlight: number
   close: () => Promise<void>
@@ -48,7 +57,7 @@ export function createEncodePool (size = Math.min(4, os.availableParallelism()))
       if (p == null) return
       waiting.delete(m.id)
       load[p.worker] -= p.bytes
-      if (m.error != null) p.reject(new TenpakError(ErrorCode.CODEC, `encoding failed: ${m.error}`))
+      if (m.error != null) p.reject(m.code === ErrorCode.HASH_MISMATCH ? new IntegrityError(`encoding failed: ${m.error}`) : new TenpakError(ErrorCode.CODEC, `encoding failed: ${m.error}`))
       else p.resolve({ codec: m.codec as number, data: m.data as Uint8Array, delta: m.delta === true })
     })
     w.on('error', (err) => {
@@ -65,15 +74,20 @@ export function createEncodePool (size = Math.min(4, os.availableParallelism()))
       const b = new Uint8Array(bytes) // a copy: Buffer#slice would be a view, and transferring it would detach the read buffer
       const transfer: ArrayBuffer[] = [b.buffer as ArrayBuffer]
       let bb: Uint8Array | undefined
-      if (base != null) { bb = new Uint8Array(base.bytes); transfer.push(bb.buffer as ArrayBuffer) }
+      let be: { codec: number, data: Uint8Array, logicalLength: number, cid: Uint8Array } | undefined
+      if (base != null && 'bytes' in base) { bb = new Uint8Array(base.bytes); transfer.push(bb.buffer as ArrayBuffer) }
+      if (base != null && 'encoded' in base) {
+        be = { ...base.encoded, data: new Uint8Array(base.encoded.data), cid: base.cid.bytes }
+        transfer.push(be.data.buffer as ArrayBuffer)
+      }
       let k = 0
       for (let i = 1; i < workers.length; i++) if (load[i] < load[k]) k = i
       const w = workers[k]
-      const cost = b.length + (bb?.length ?? 0)
+      const cost = b.length + (bb?.length ?? be?.logicalLength ?? 0)
       load[k] += cost
       return await new Promise<PoolResult>((resolve, reject) => {
         waiting.set(id, { resolve, reject, worker: k, bytes: cost })
-        w.postMessage({ id, bytes: b, hint, base: bb, baseDtype: base?.dtype }, transfer)
+        w.postMessage({ id, bytes: b, hint, base: bb, baseEncoded: be, baseDtype: base?.dtype }, transfer)
       })
     },
     async close () {

@@ -4,7 +4,10 @@ import { createHash } from 'node:crypto'
 import { mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createEncodePool } from '../../src/repo/encode-pool.js'
-import { decodeChunk, encodeSmallest } from '../../src/codec/codecs.js'
+import { decodeChunk, encodeChunk, encodeSmallest } from '../../src/codec/codecs.js'
+import { CodecId } from '../../src/codec/types.js'
+import { cidFromDigest, Codec } from '../../src/hash/cid.js'
+import { blake3 } from '../../src/hash/blake3.js'
 import { freshRepo, tempDir } from '../helpers/store.js'
 import { projectRoot } from '../helpers/corpus.js'
 
@@ -40,6 +43,24 @@ t.test('the encode pool gives what the main thread gives, and sends work to the 
     const want = i === 0 ? edited : small[i - 1].derived
     t.ok(Buffer.from(decodeChunk(r.codec, r.data, want.length, r.delta ? base : undefined)).equals(want), `job ${i} decodes back`)
   }
+  t.equal(pool.inFlight, 0)
+})
+
+t.test('a base sent as its stored entry is decoded and hash-checked by the worker', async t => {
+  const pool = createEncodePool(2)
+  if (pool == null) { t.skip('*** SKIPPED LOUDLY: no compiled encode worker (npm run build) ***'); return }
+  t.teardown(async () => await pool.close())
+  const w = weights(65_536, 7, 0.01)
+  const hint = { kind: 'tensor', dtype: 'F32' }
+  const stored = encodeChunk(w.base, hint)
+  t.equal(stored.codec, CodecId.BYTEGROUP_ZSTD)
+  const cid = cidFromDigest(Codec.RAW, blake3(w.base))
+  const r = await pool.encode(w.derived, hint, { encoded: { codec: stored.codec, data: stored.data, logicalLength: w.base.length }, cid, dtype: 'F32' })
+  const expect = encodeSmallest(w.derived, hint, { bytes: w.base, dtype: 'F32' })
+  t.same([r.codec, r.delta, Buffer.from(r.data).equals(expect.data)], [expect.codec, true, true], 'the same delta as against the decoded base')
+  // an entry that does not hash to its CID is refused: never a delta against damaged bytes
+  const other = cidFromDigest(Codec.RAW, blake3(w.derived))
+  await t.rejects(pool.encode(w.derived, hint, { encoded: { codec: stored.codec, data: stored.data, logicalLength: w.base.length }, cid: other, dtype: 'F32' }), { code: 'ERR_HASH_MISMATCH' })
   t.equal(pool.inFlight, 0)
 })
 

@@ -19,6 +19,7 @@ import type { EncodeHint } from '../codec/types.js'
 import { packHeader, encodePackIndex, PACK_HEADER_SIZE, type PackEntry } from './pack-format.js'
 import { fromSystemError, NotFoundError, IntegrityError, ErrorCode } from '../errors.js'
 import type { AbortOptions } from '../util/options.js'
+import { ChunkCache, type ChunkCacheStats } from '../util/byte-lru.js'
 
 /** Default pack size target: packs are sealed once they pass it. */
 export const DEFAULT_PACK_TARGET = 64 * 1024 * 1024
@@ -29,6 +30,14 @@ export const DEFAULT_PACK_TARGET = 64 * 1024 * 1024
  * {@link chainDepthLimit}, never more than this.
  */
 export const MAX_DELTA_DEPTH = 256
+
+/**
+ * Bytes of decoded direct delta bases a block store keeps (an LRU): a
+ * series read version after version decodes two deltas per version instead
+ * of its whole chain (reading all 176 oil versions, each up to 175 deep:
+ * 9.9 s → ~1 s).
+ */
+export const BASE_CACHE_BYTES = 8 * 1024 * 1024
 
 /** Chains are allowed at least this deep whatever their chunks' size. */
 export const MIN_CHAIN_DEPTH = 16
@@ -123,6 +132,8 @@ export interface BlockStore {
   location: (cid: CID) => Location | undefined
   /** read an entry's stored bytes as they are in the pack (sync, push) */
   getEncoded: (cid: CID) => { location: Location, data: Uint8Array }
+  /** counters of the decoded-base cache ({@link BASE_CACHE_BYTES}) */
+  baseCacheStats: () => ChunkCacheStats
   writer: (options?: { packTarget?: number }) => PackWriter
   /**
    * Make the next reads of `cids` (and of the delta bases they need) cheap:
@@ -177,10 +188,21 @@ export function createBlockStore (opts: BlockStoreOptions): BlockStore {
     return bytes
   }
 
+  // Decoded direct bases (blocks read at depth 1: they only ever go to decodeChunk as a base,
+  // never to a caller). Reading a block again then decodes one delta, and reading version k+1
+  // of a series after version k decodes two, instead of the whole chain each time. Only depth 1:
+  // keeping every level of a chain retains fresh memory whose page faults cost the first read
+  // more than the cache saves it (measured on the oil series: 16 → ~90 ms).
+  const bases = new ChunkCache(BASE_CACHE_BYTES)
   const getAt = (cid: CID, depth: number): Uint8Array => {
     if (isInline(cid)) return cid.multihash.digest
+    const key = depth > 0 ? cid.toString() : undefined
+    const hit = key != null ? bases.get(key) : undefined
+    if (hit != null) return hit
     const { location, data } = readEncoded(cid)
-    return decodeVerified(cid, location, data, depth)
+    const bytes = decodeVerified(cid, location, data, depth)
+    if (key != null && depth === 1 && location.base != null) bases.set(key, bytes)
+    return bytes
   }
 
   const prefetch = async (cids: CID[], options: AbortOptions = {}): Promise<void> => {
@@ -218,6 +240,7 @@ export function createBlockStore (opts: BlockStoreOptions): BlockStore {
     has (cid) { return isInline(cid) || index.has(cid) },
     location (cid) { return index.getLocation(cid) },
     getEncoded: readEncoded,
+    baseCacheStats: () => bases.stats(),
     writer (wopts = {}) {
       return createPackWriter({ backend, index, tmpDir, packTarget: wopts.packTarget ?? DEFAULT_PACK_TARGET, onSeal: opts.onSeal })
     }

@@ -50,4 +50,13 @@ t.test('usableBase keeps a chain within its limit and then falls back to the anc
   t.equal(deltaDepth(repo.blocks, back), SKIP_TO_DEPTH)
   // the deepest block still reads back, hash-checked, through its whole chain
   t.ok(Buffer.from(await repo.blocks.get(cids[textLimit + 1])).equals(versions[textLimit + 1]))
+  // its direct base is now cached decoded: reading it again, or the next version up, starts there
+  const before = repo.blocks.baseCacheStats()
+  t.ok(Buffer.from(await repo.blocks.get(cids[textLimit + 1])).equals(versions[textLimit + 1]), 'again, from the cached base')
+  const after = repo.blocks.baseCacheStats()
+  t.equal(after.hits, before.hits + 1, 'one hit: the direct base')
+  t.equal(after.misses, before.misses, 'and no chain walked')
+  t.ok(after.bytes <= length * 2, `only direct bases kept (${after.bytes} bytes)`)
+  // every version, oldest first, reads back (each one's base was the previous read's target)
+  for (let i = 0; i < versions.length; i += 7) t.ok(Buffer.from(repo.blocks.getSync(cids[i])).equals(versions[i]), `version ${i}`)
 })

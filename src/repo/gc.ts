@@ -9,7 +9,7 @@
  */
 import type { Backend } from '../store/backend.js'
 import type { Index } from '../index/index.js'
-import { packObjectKey, cleanTmp, type BlockStore } from '../store/block-store.js'
+import { packObjectKey, cleanTmp, type BlockStore, type PackWriter } from '../store/block-store.js'
 import type { Refs } from './refs.js'
 import { walkReachable } from './walk.js'
 import type { ProgressOptions } from '../util/options.js'
@@ -50,8 +50,7 @@ export async function collectGarbage (deps: { blocks: BlockStore, backend: Backe
   for (const [packId, size] of packs) {
     const key = packObjectKey(packId)
     const { bytes, entries } = await readPack(backend, key)
-    // only entries whose index location is this pack belong to it; others are duplicates held elsewhere
-    const owned = entries.filter(e => index.getLocation(e.cid)?.packId === packId)
+    const owned = ownedEntries(index, packId, entries)
     const live = owned.filter(e => reach.cids.has(e.cid.toString()))
     const dead = owned.filter(e => !reach.cids.has(e.cid.toString()))
     const liveBytes = live.reduce((s, e) => s + e.storedLength, 0)
@@ -60,10 +59,7 @@ export async function collectGarbage (deps: { blocks: BlockStore, backend: Backe
     if (live.length > 0) {
       // the new pack's index batch repoints the live entries before the old pack goes
       const writer = blocks.writer()
-      for (const e of live) {
-        const enc = { codec: e.codec, data: bytes.subarray(e.offset, e.offset + e.storedLength), base: e.base }
-        writer.put(e.cid, new Uint8Array(0), { encoded: enc, logicalLength: e.logicalLength, force: true })
-      }
+      for (const e of live) moveEntry(writer, e, { codec: e.codec, data: bytes.subarray(e.offset, e.offset + e.storedLength), base: e.base })
       await writer.flush()
       report.bytesFreed -= writer.sealedBytes
       report.packsRewritten++
@@ -84,6 +80,16 @@ export async function collectGarbage (deps: { blocks: BlockStore, backend: Backe
   report.packsMerged = merged.packsMerged
   report.bytesFreed += merged.bytesBefore - merged.bytesAfter
   return report
+}
+
+/** The entries of a pack its index locates there; the others are duplicates held elsewhere. */
+function ownedEntries (index: Index, packId: string, entries: PackEntry[]): PackEntry[] {
+  return entries.filter(e => index.getLocation(e.cid)?.packId === packId)
+}
+
+/** Copy a pack entry into `writer` encoded as `enc` (as stored, or re-encoded): its new pack's index batch repoints it. */
+function moveEntry (writer: PackWriter, e: PackEntry, enc: { codec: number, data: Uint8Array, base?: CID }): void {
+  writer.put(e.cid, new Uint8Array(0), { encoded: enc, logicalLength: e.logicalLength, force: true })
 }
 
 /** Packs smaller than this are "small": consolidation merges them into one. */
@@ -152,18 +158,11 @@ export async function consolidatePacks (deps: { blocks: BlockStore, backend: Bac
   const moving: Array<{ e: PackEntry, data: Uint8Array }> = []
   for (const [packId] of take) {
     const { bytes, entries } = await readPack(backend, packObjectKey(packId))
-    for (const e of entries) {
-      if (index.getLocation(e.cid)?.packId !== packId) continue // a duplicate held elsewhere
-      moving.push({ e, data: bytes.subarray(e.offset, e.offset + e.storedLength) })
-    }
+    for (const e of ownedEntries(index, packId, entries)) moving.push({ e, data: bytes.subarray(e.offset, e.offset + e.storedLength) })
   }
   const reencoded = reencodeMetadata(blocks, moving)
   const writer = blocks.writer()
-  for (const { e, data } of moving) {
-    const r = reencoded.get(e.cid.toString())
-    const enc = r ?? { codec: e.codec, data, base: e.base }
-    writer.put(e.cid, new Uint8Array(0), { encoded: enc, logicalLength: e.logicalLength, force: true })
-  }
+  for (const { e, data } of moving) moveEntry(writer, e, reencoded.get(e.cid.toString()) ?? { codec: e.codec, data, base: e.base })
   await writer.flush()
   const batch = index.batch()
   for (const [packId] of take) batch.delPack(packId)
@@ -187,13 +186,21 @@ export async function consolidatePacks (deps: { blocks: BlockStore, backend: Bac
  */
 function reencodeMetadata (blocks: BlockStore, moving: Array<{ e: PackEntry }>): Map<string, { codec: number, data: Uint8Array, base: CID }> {
   const out = new Map<string, { codec: number, data: Uint8Array, base: CID }>()
+  // each commit is read as a commit, as its child's parent and as a delta's target or base: once
+  const read = new Map<string, Uint8Array>()
+  const bytesOf = (cid: CID): Uint8Array => {
+    const key = cid.toString()
+    let b = read.get(key)
+    if (b == null) { b = blocks.getSync(cid); read.set(key, b) }
+    return b
+  }
   const here = new Set(moving.map(m => m.e.cid.toString()))
   const whole = new Set(moving.filter(m => m.e.codec === CodecId.RAW && m.e.base == null && m.e.cid.code === Codec.DAG_CBOR).map(m => m.e.cid.toString()))
   const commits = new Map<string, Commit>()
   for (const m of moving) {
     if (!whole.has(m.e.cid.toString())) continue
     try {
-      const c = decodeCommit(m.e.cid, blocks.getSync(m.e.cid))
+      const c = decodeCommit(m.e.cid, bytesOf(m.e.cid))
       if (c.parents.length > 0) commits.set(m.e.cid.toString(), c)
     } catch { /* a manifest, a tensor table or another object: not a commit */ }
   }
@@ -204,8 +211,8 @@ function reencodeMetadata (blocks: BlockStore, moving: Array<{ e: PackEntry }>):
     if (!whole.has(key) || out.has(key) || !blocks.has(base)) return
     const d = depthOf(base) + 1
     if (d > METADATA_CHAIN_MAX) return
-    const bytes = blocks.getSync(target)
-    const enc = encodeDelta(bytes, blocks.getSync(base), { kind }, { patchLevel: 19 })
+    const bytes = bytesOf(target)
+    const enc = encodeDelta(bytes, bytesOf(base), { kind }, { patchLevel: 19 })
     // a base in the merged pack costs ~2 bytes of index, one elsewhere its digest
     const cost = here.has(base.toString()) ? 2 : 34
     if (enc == null || enc.data.length + cost >= bytes.length) return
@@ -224,7 +231,7 @@ function reencodeMetadata (blocks: BlockStore, moving: Array<{ e: PackEntry }>):
       const c = commits.get(key) as Commit
       let parent: Commit
       try {
-        parent = decodeCommit(c.parents[0], blocks.getSync(c.parents[0]))
+        parent = decodeCommit(c.parents[0], bytesOf(c.parents[0]))
       } catch { continue } // the parent is not here (a shallow pull): stays whole
       plan(c.manifest, parent.manifest, 'header')
       // the commit names its parent, the base: DELTA_CHILD has that CID in its dictionary

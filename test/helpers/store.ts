@@ -2,7 +2,7 @@
  * Test helper: a fresh store in a temp dir (removed at teardown), and a way to
  * run the real CLI (bin/tenpak.js over dist/, built by `npm test`).
  */
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process'
@@ -20,6 +20,12 @@ export function tempDir (t: TeardownHost, prefix = 'tenpak-test-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix))
   t.teardown(() => { rmSync(dir, { recursive: true, force: true }) })
   return dir
+}
+
+/** The pack files of a local store directory (`packs/<2 hex>/<id>.pack`). */
+export function packFiles (store: string): string[] {
+  const root = join(store, 'packs')
+  return readdirSync(root).flatMap(d => readdirSync(join(root, d)).filter(f => f.endsWith('.pack')).map(f => join(root, d, f)))
 }
 
 /** Open a repo over a fresh store dir; closed and removed at teardown. */

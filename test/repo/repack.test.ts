@@ -1,8 +1,8 @@
 import t from 'tap'
-import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
-import { freshRepo, runCli, tempDir } from '../helpers/store.js'
+import { freshRepo, packFiles, runCli, tempDir } from '../helpers/store.js'
 import { createRepo, type Repo } from '../../src/repo/repo.js'
 import { AUTO_REPACK_PACKS, METADATA_CHAIN_MAX, SMALL_PACK_MAX } from '../../src/repo/gc.js'
 import { deltaDepth } from '../../src/repo/add.js'
@@ -33,12 +33,6 @@ async function addSeries (t: Tap.Test, repo: Repo, n: number, onAdd?: (i: number
   return dirs
 }
 
-function packCount (store: string): number {
-  let n = 0
-  for (const d of readdirSync(join(store, 'packs'))) n += readdirSync(join(store, 'packs', d)).filter(f => f.endsWith('.pack')).length
-  return n
-}
-
 /** Every version of the series, oldest first, exported and compared with its source. */
 async function checkEveryVersion (t: Tap.Test, repo: Repo, dirs: string[]): Promise<void> {
   const log = (await repo.log('datasets/t/prices', { limit: 10_000 })).reverse()
@@ -56,10 +50,10 @@ t.test('add merges small packs as they accumulate; every version reads back and 
   const twin = await freshRepo(t, { autoRepack: false })
   const n = METADATA_CHAIN_MAX + 8
   let most = 0
-  const dirs = await addSeries(t, repo, n, async () => { most = Math.max(most, packCount(repo.dir)) })
+  const dirs = await addSeries(t, repo, n, async () => { most = Math.max(most, packFiles(repo.dir).length) })
   await addSeries(t, twin.repo, n)
   t.ok(most <= AUTO_REPACK_PACKS, `never more than ${AUTO_REPACK_PACKS} packs (at most ${most})`)
-  t.equal(packCount(twin.repo.dir), n, 'without autoRepack: one pack per add')
+  t.equal(packFiles(twin.repo.dir).length, n, 'without autoRepack: one pack per add')
   const merged = (await repo.stats()).storedBytes
   const apart = (await twin.repo.stats()).storedBytes
   t.ok(merged < apart * 0.85, `merged packs store ${merged} bytes, one pack per add ${apart}`)
@@ -90,8 +84,8 @@ t.test('the index rebuilt from merged packs (bases named by position) reads ever
   const { repo, dir } = await freshRepo(t)
   const dirs = await addSeries(t, repo, AUTO_REPACK_PACKS + 2)
   await repo.gc()
-  t.equal(packCount(repo.dir), 1, 'gc leaves one pack')
-  const pack = readdirSync(join(repo.dir, 'packs')).flatMap(d => readdirSync(join(repo.dir, 'packs', d)).map(f => join(repo.dir, 'packs', d, f)))[0]
+  t.equal(packFiles(repo.dir).length, 1, 'gc leaves one pack')
+  const [pack] = packFiles(repo.dir)
   const bytes = readFileSync(pack)
   t.equal(decodePackFooter(bytes.subarray(bytes.length - PACK_FOOTER_SIZE), bytes.length).version, 3)
   const before = await repo.stats()
@@ -125,10 +119,10 @@ t.test('a large add is left alone: only packs under SMALL_PACK_MAX are merged', 
   await repo.add('org/big', big)
   t.ok((await repo.stats()).storedBytes >= SMALL_PACK_MAX, 'the big add made a large pack')
   await addSeries(t, repo, 3)
-  t.equal(packCount(repo.dir), 4)
+  t.equal(packFiles(repo.dir).length, 4)
   const rep = await repo.gc()
   t.equal(rep.packsMerged, 3, 'the three small packs merged')
-  t.equal(packCount(repo.dir), 2, 'the large pack untouched beside the merged one')
+  t.equal(packFiles(repo.dir).length, 2, 'the large pack untouched beside the merged one')
   t.ok((await repo.verify()).ok)
 })
 

@@ -2,7 +2,7 @@ import t from 'tap'
 import { copyFileSync, mkdirSync, readFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { corpusDir } from '../helpers/corpus.js'
-import { freshRepo, tempDir } from '../helpers/store.js'
+import { freshRepo, packFiles, tempDir } from '../helpers/store.js'
 import { AUTO_REPACK_PACKS } from '../../src/repo/gc.js'
 
 /**
@@ -18,12 +18,6 @@ const SERIES: Array<{ dir: string, file: string, patchFrom: number, now: number 
   { dir: 'sp500-constituents-git-series', file: 'constituents.csv', patchFrom: 42_357, now: 3.8 }
 ]
 
-function packCount (store: string): number {
-  let n = 0
-  for (const d of readdirSync(join(store, 'packs'))) n += readdirSync(join(store, 'packs', d)).filter(f => f.endsWith('.pack')).length
-  return n
-}
-
 for (const s of SERIES) {
   t.test(`${s.dir}: every version through add (one commit each) exports byte-identical; stored bytes against the patch-from sum`, async t => {
     const src = join(corpusDir, 'datasets', s.dir)
@@ -36,7 +30,7 @@ for (const s of SERIES) {
       mkdirSync(d)
       copyFileSync(f, join(d, s.file))
       await repo.add(`datasets/corpus/${s.dir}`, d, { message: `v${i}` })
-      packsMost = Math.max(packsMost, packCount(repo.dir))
+      packsMost = Math.max(packsMost, packFiles(repo.dir).length)
     }
     t.ok(packsMost <= AUTO_REPACK_PACKS, `small packs merged as they accumulate (at most ${packsMost} at once)`)
     const log = (await repo.log(`datasets/corpus/${s.dir}`, { limit: 10_000 })).reverse()

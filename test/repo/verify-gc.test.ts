@@ -1,17 +1,10 @@
 import t from 'tap'
-import { readdirSync, openSync, readSync, writeSync, closeSync, statSync, rmSync } from 'node:fs'
+import { openSync, readSync, writeSync, closeSync, statSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { spawnSync } from 'node:child_process'
 import { corpusDir } from '../helpers/corpus.js'
-import { freshRepo } from '../helpers/store.js'
+import { freshRepo, packFiles } from '../helpers/store.js'
 import { createRepo } from '../../src/repo/repo.js'
-
-function packFiles (store: string): string[] {
-  const out: string[] = []
-  const root = join(store, 'packs')
-  for (const d of readdirSync(root)) for (const f of readdirSync(join(root, d))) out.push(join(root, d, f))
-  return out
-}
 
 t.test('verify passes on a healthy store and names every corrupted entry', async t => {
   const { repo } = await freshRepo(t)

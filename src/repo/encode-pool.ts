@@ -24,6 +24,9 @@ export interface PoolResult { codec: number, data: Uint8Array, delta: boolean }
  */
 export type PoolBase = { bytes: Uint8Array, dtype?: string } | { encoded: { codec: number, data: Uint8Array, logicalLength: number }, cid: CID, dtype?: string }
 
+/** A base as a job carries it to the worker when sent as its stored entry (the worker decodes and hash-checks it). */
+export interface EncodedBaseMessage { codec: number, data: Uint8Array, logicalLength: number, cid: Uint8Array }
+
 /** The pool. */
 export interface EncodePool {
   encode: (bytes: Uint8Array, hint: EncodeHint, base?: PoolBase) => Promise<PoolResult>
@@ -74,7 +77,7 @@ export function createEncodePool (size = Math.min(4, os.availableParallelism()))
       const b = new Uint8Array(bytes) // a copy: Buffer#slice would be a view, and transferring it would detach the read buffer
       const transfer: ArrayBuffer[] = [b.buffer as ArrayBuffer]
       let bb: Uint8Array | undefined
-      let be: { codec: number, data: Uint8Array, logicalLength: number, cid: Uint8Array } | undefined
+      let be: EncodedBaseMessage | undefined
       if (base != null && 'bytes' in base) { bb = new Uint8Array(base.bytes); transfer.push(bb.buffer as ArrayBuffer) }
       if (base != null && 'encoded' in base) {
         be = { ...base.encoded, data: new Uint8Array(base.encoded.data), cid: base.cid.bytes }

@@ -7,10 +7,9 @@ import { parentPort } from 'node:worker_threads'
 import { decodeChunk, encodeSmallest } from '../codec/codecs.js'
 import type { EncodeHint } from '../codec/types.js'
 import { CID, verifyBlock } from '../hash/cid.js'
+import type { EncodedBaseMessage } from './encode-pool.js'
 
-/** A base given as its stored entry (standalone codecs only): decoded and hash-checked here. */
-interface EncodedBase { codec: number, data: Uint8Array, logicalLength: number, cid: Uint8Array }
-interface Job { id: number, bytes: Uint8Array, hint: EncodeHint, base?: Uint8Array, baseEncoded?: EncodedBase, baseDtype?: string }
+interface Job { id: number, bytes: Uint8Array, hint: EncodeHint, base?: Uint8Array, baseEncoded?: EncodedBaseMessage, baseDtype?: string }
 
 function baseOf (job: Job): Uint8Array | undefined {
   const e = job.baseEncoded
